@@ -1,0 +1,72 @@
+package artifacts
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Kind is the kind of artifact a driver has.
+type Kind string
+
+const (
+	KindKmod Kind = "kmod" // kernel module, .ko
+	KindEBPF Kind = "ebpf" // legacy eBPF probe, .o
+)
+
+// Ext is the file extension of the kind, with its dot.
+func (k Kind) Ext() string {
+	if k == KindEBPF {
+		return ".o"
+	}
+	return ".ko"
+}
+
+// ID identifies one artifact. KernelRelease and KernelVersion are the
+// fixed (per-distro rewritten) strings that go into file names.
+type ID struct {
+	DriverName    string `json:"driver_name"`
+	DriverVersion string `json:"driver_version"`
+	Kind          Kind   `json:"kind"`
+	Arch          string `json:"arch"` // x86_64 or aarch64
+	TargetID      string `json:"target_id"`
+	KernelRelease string `json:"kernel_release"`
+	KernelVersion string `json:"kernel_version"`
+}
+
+// FileName is the artifact's name in the Falco layout:
+// <driver>_<target>_<release>_<version>.ko|.o
+func (id ID) FileName() string {
+	return fmt.Sprintf("%s_%s_%s_%s%s", id.DriverName, id.TargetID, id.KernelRelease, id.KernelVersion, id.Kind.Ext())
+}
+
+// String names the artifact in messages.
+func (id ID) String() string {
+	return fmt.Sprintf("%s %s %s/%s", id.Kind, id.DriverVersion, id.Arch, id.FileName())
+}
+
+// EscapeVersion escapes a driver version for a URL path the way Falco's
+// loader does: only '+' is rewritten (to %2B), so mirrors keep working.
+func EscapeVersion(v string) string {
+	return strings.ReplaceAll(v, "+", "%2B")
+}
+
+// HTTPURL is the artifact's URL under an HTTP repository in the Falco
+// layout: <repo>/<driver version, + as %2B>/<arch>/<file name>.
+func HTTPURL(repo string, id ID) string {
+	return strings.TrimRight(repo, "/") + "/" + EscapeVersion(id.DriverVersion) + "/" + id.Arch + "/" + id.FileName()
+}
+
+// RepoScheme returns the scheme of a repository URL (https, http, oci, file)
+// or an error that says what is accepted.
+func RepoScheme(repo string) (string, error) {
+	u, err := url.Parse(repo)
+	if err != nil {
+		return "", fmt.Errorf("repo %q: %w", repo, err)
+	}
+	switch u.Scheme {
+	case "https", "http", "oci", "file":
+		return u.Scheme, nil
+	}
+	return "", fmt.Errorf("repo %q: scheme %q not supported: use https://, http://, oci://registry/repo or file:///dir", repo, u.Scheme)
+}

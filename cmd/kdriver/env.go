@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// falcoEnv maps Falco's environment names to our flags: existing manifests
+// and Docker invocations keep working.
+var falcoEnv = map[string][]string{
+	"host-root":      {"HOST_ROOT"},
+	"repo":           {"DRIVERS_REPO", "FALCOCTL_DRIVER_REPOS"},
+	"driver-name":    {"DRIVER_NAME", "FALCOCTL_DRIVER_NAME"},
+	"driver-version": {"DRIVER_VERSION", "FALCOCTL_DRIVER_VERSION"},
+	"kernel-release": {"DRIVER_KERNEL_RELEASE"},
+	"kernel-version": {"DRIVER_KERNEL_VERSION"},
+	"type":           {"FALCOCTL_DRIVER_TYPE"},
+}
+
+// envName is the KDRIVER_ variable of a flag: --host-root → KDRIVER_HOST_ROOT.
+func envName(flag string) string {
+	return "KDRIVER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag the user did not give from KDRIVER_<FLAG>, or
+// else from its Falco alias. Repeatable flags take comma-separated lists.
+func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		names := append([]string{envName(f.Name)}, falcoEnv[f.Name]...)
+		for _, n := range names {
+			v, ok := lookup(n)
+			if !ok || v == "" {
+				continue
+			}
+			if e := setFlag(fs, f, v); e != nil {
+				err = usageError{fmt.Sprintf("environment %s=%q: %v", n, v, e)}
+			}
+			return
+		}
+	})
+	return err
+}
+
+func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		var items []string
+		for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			items = append(items, s)
+		}
+		if err := sv.Replace(items); err != nil {
+			return err
+		}
+		f.Changed = true
+		return nil
+	}
+	return fs.Set(f.Name, v)
+}
+
+// applyConfig reads a YAML file whose keys are flag names (host-root or
+// host_root) and sets the flags that neither the command line nor the
+// environment set.
+func applyConfig(fs *pflag.FlagSet, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{fmt.Sprintf("--config: %v", err)}
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return usageError{fmt.Sprintf("--config %s: %v", path, err)}
+	}
+	for k, v := range m {
+		name := strings.ReplaceAll(k, "_", "-")
+		f := fs.Lookup(name)
+		if f == nil {
+			return usageError{fmt.Sprintf("--config %s: unknown key %q", path, k)}
+		}
+		if f.Changed {
+			continue
+		}
+		var s string
+		switch v := v.(type) {
+		case []any:
+			parts := make([]string, len(v))
+			for i, x := range v {
+				parts[i] = fmt.Sprint(x)
+			}
+			s = strings.Join(parts, ",")
+		default:
+			s = fmt.Sprint(v)
+		}
+		if err := setFlag(fs, f, s); err != nil {
+			return usageError{fmt.Sprintf("--config %s: %s: %v", path, k, err)}
+		}
+	}
+	return nil
+}
