@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything kdriver's build and tests need on a fresh Debian 12
+# machine. Idempotent: a second run only checks. Each area has its own
+# scripts/setup-<area>.sh; this runs them all.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: run as root (it installs Debian packages)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# apt_install PKG...: installs the packages that are missing, updating the
+# package lists once per run when something must be installed.
+apt_install() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ -z "${KDRIVER_APT_UPDATED:-}" ]; then
+		apt-get update -qq
+		export KDRIVER_APT_UPDATED=1
+	fi
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+export -f apt_install
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null || { echo "setup.sh: Go 1.26 is required" >&2; exit 1; }
+
+apt_install ca-certificates git make gcc libc6-dev
+
+for s in "$here"/setup-*.sh; do
+	[ -e "$s" ] || continue
+	bash "$s"
+done

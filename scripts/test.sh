@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the whole kdriver test suite on this machine: set-up, static checks,
+# unit and end-to-end tests (the eBPF ones on this host as root), a short
+# run of every fuzz target, and the kernel-module VM matrix in qemu.
+# With CI=true nothing that needs root, BPF or a VM may skip.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+export KDRIVER_CACHE=${KDRIVER_CACHE:-/var/cache/kdriver-dev}
+mkdir -p "$KDRIVER_CACHE"
+fuzztime=${KDRIVER_FUZZTIME:-5s}
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+step setup
+if [ "$(id -u)" -eq 0 ]; then
+	bash scripts/setup.sh
+elif [ "${CI:-}" = true ]; then
+	echo "test.sh: CI runs as root; refusing to run the suite without it" >&2
+	exit 1
+fi
+
+step static checks
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed: $unformatted" >&2
+	exit 1
+fi
+go vet ./...
+if [ -f Makefile ] && grep -q '^check-generate:' Makefile; then
+	make -s check-generate
+fi
+
+step go test
+go test -count=1 -timeout 30m ./...
+
+step fuzz "($fuzztime each)"
+for pkg in $(go list ./...); do
+	for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "fuzz $pkg $f"
+		go test -run='^$' -fuzz="^$f\$" -fuzztime="$fuzztime" "$pkg" >/tmp/kdriver-fuzz.log 2>&1 || {
+			cat /tmp/kdriver-fuzz.log >&2
+			exit 1
+		}
+	done
+done
+
+if [ -x scripts/vmtest ]; then
+	step kernel module VM matrix
+	scripts/vmtest --matrix ci
+fi
+
+step done
