@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestEnvAndConfig(t *testing.T) {
+	env := map[string]string{
+		"HOST_ROOT":              "/host",
+		"DRIVERS_REPO":           "https://a.example/driver, file:///srv/drivers",
+		"KDRIVER_DRIVER_VERSION": "9.9.9",
+		"DRIVER_VERSION":         "ignored: KDRIVER_ wins",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	g := &globals{}
+	root := newRootCmd(g)
+	fs := root.PersistentFlags()
+	if err := fs.Parse([]string{"--driver-name", "flagname"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applyEnv(fs, lookup); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "kdriver.yaml")
+	os.WriteFile(cfg, []byte("arch: aarch64\ndriver_name: fromconfig\nhost-root: /ignored\n"), 0o644)
+	if err := applyConfig(fs, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if g.HostRoot != "/host" {
+		t.Errorf("HOST_ROOT alias: host root = %q", g.HostRoot)
+	}
+	if want := []string{"https://a.example/driver", "file:///srv/drivers"}; !slices.Equal(g.Repos, want) {
+		t.Errorf("DRIVERS_REPO: repos = %q, want %q", g.Repos, want)
+	}
+	if g.DriverVersion != "9.9.9" {
+		t.Errorf("KDRIVER_DRIVER_VERSION: %q", g.DriverVersion)
+	}
+	if g.DriverName != "flagname" {
+		t.Errorf("a flag must win over config: driver name %q", g.DriverName)
+	}
+	if g.Arch != "aarch64" {
+		t.Errorf("config arch: %q", g.Arch)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("no-such-key: 1\n"), 0o644)
+	if err := applyConfig(fs, bad); !errors.Is(err, errUsage) {
+		t.Errorf("unknown config key: err = %v, want usage error", err)
+	}
+}
