@@ -1,0 +1,90 @@
+package debian
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/kdriver/kdriver/builder/download"
+	"github.com/ulikunitz/xz"
+)
+
+// ErrNoIndex is returned when a suite has no index for a component/arch.
+var ErrNoIndex = errors.New("no index")
+
+// Limits on metadata sizes (decompressed): a real Packages index of a full
+// Debian suite is ~50 MiB.
+const (
+	maxRelease  = 16 << 20
+	maxPackages = 512 << 20
+)
+
+// Archive is one Debian-style archive root (the URI of an apt source).
+type Archive struct {
+	URL    string
+	Client *http.Client
+}
+
+func (a *Archive) url(p string) string { return strings.TrimRight(a.URL, "/") + "/" + p }
+
+// Release fetches dists/<suite>/InRelease, or Release when there is none.
+func (a *Archive) Release(ctx context.Context, suite string) (*Release, error) {
+	var firstErr error
+	for _, name := range []string{"InRelease", "Release"} {
+		b, err := download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+name), download.Want{Size: -1}, maxRelease)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		rel, err := ParseRelease(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("suite %s: %w", suite, err)
+		}
+		return rel, nil
+	}
+	return nil, fmt.Errorf("suite %s: %w", suite, firstErr)
+}
+
+// Packages fetches the Packages index of one component and arch, preferring
+// xz, then gz, then plain, each checked against the Release's SHA256.
+func (a *Archive) Packages(ctx context.Context, rel *Release, suite, component, arch string) ([]Package, error) {
+	base := component + "/binary-" + arch + "/Packages"
+	for _, ext := range []string{".xz", ".gz", ""} {
+		sum, ok := rel.Files[base+ext]
+		if !ok {
+			continue
+		}
+		b, err := download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+base+ext),
+			download.Want{Size: sum.Size, SHA256: sum.SHA256}, sum.Size)
+		if err != nil {
+			return nil, err
+		}
+		r, err := decompress(ext, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", suite, base+ext, err)
+		}
+		pkgs, err := ParsePackages(io.LimitReader(r, maxPackages))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", suite, base+ext, err)
+		}
+		return pkgs, nil
+	}
+	return nil, fmt.Errorf("suite %s: %s: not listed in Release: %w", suite, base, ErrNoIndex)
+}
+
+func decompress(ext string, b []byte) (io.Reader, error) {
+	switch ext {
+	case ".xz":
+		return xz.NewReader(bytes.NewReader(b))
+	case ".gz":
+		return gzip.NewReader(bytes.NewReader(b))
+	}
+	return bytes.NewReader(b), nil
+}

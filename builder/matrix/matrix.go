@@ -1,0 +1,178 @@
+// Package matrix is the build matrix file: the kernels to build for, each
+// with the exact packages (URL, size, SHA256) its headers tree is made of.
+//
+// The file is YAML (JSON is accepted too, being YAML):
+//
+//	version: 1
+//	targets:
+//	  - name: debian-bookworm-6.1.0-56-amd64      # unique, used in reports
+//	    distro: debian                           # distro family (templates)
+//	    suite: bookworm
+//	    target_id: debian                        # Falco target ID
+//	    arch: x86_64                             # x86_64 or aarch64
+//	    kernel_release: 6.1.0-56-amd64           # uname -r
+//	    fixed_kernel_release: 6.1.192-2-amd64    # in artifact names
+//	    fixed_kernel_version: "1"
+//	    package_version: 6.1.192-2
+//	    compiler_package: linux-compiler-gcc-12-x86  # what the metadata names
+//	    packages:
+//	      - {name: linux-headers-6.1.0-56-amd64, version: 6.1.192-2, arch: amd64,
+//	         role: headers, url: http://…/pool/…deb, size: 1841552, sha256: …}
+//
+// Roles: headers (the flavour's tree), common (the shared tree its Makefile
+// includes), kbuild (build helpers of the target arch), host-kbuild (the
+// same helpers built for the build host, for cross builds).
+package matrix
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Roles of a package in a target.
+const (
+	RoleHeaders    = "headers"
+	RoleCommon     = "common"
+	RoleKbuild     = "kbuild"
+	RoleHostKbuild = "host-kbuild"
+)
+
+// ErrInvalid is returned for a matrix file that cannot be used as is.
+var ErrInvalid = errors.New("invalid matrix")
+
+// File is a matrix file.
+type File struct {
+	Version int      `yaml:"version" json:"version"`
+	Targets []Target `yaml:"targets" json:"targets"`
+}
+
+// Target is one kernel to build for.
+type Target struct {
+	Name               string    `yaml:"name" json:"name"`
+	Distro             string    `yaml:"distro" json:"distro"`
+	Suite              string    `yaml:"suite,omitempty" json:"suite,omitempty"`
+	TargetID           string    `yaml:"target_id" json:"target_id"`
+	Arch               string    `yaml:"arch" json:"arch"`
+	KernelRelease      string    `yaml:"kernel_release" json:"kernel_release"`
+	KernelVersion      string    `yaml:"kernel_version,omitempty" json:"kernel_version,omitempty"`
+	FixedKernelRelease string    `yaml:"fixed_kernel_release" json:"fixed_kernel_release"`
+	FixedKernelVersion string    `yaml:"fixed_kernel_version" json:"fixed_kernel_version"`
+	PackageVersion     string    `yaml:"package_version,omitempty" json:"package_version,omitempty"`
+	CompilerPackage    string    `yaml:"compiler_package,omitempty" json:"compiler_package,omitempty"`
+	Packages           []Package `yaml:"packages" json:"packages"`
+}
+
+// Package is one package of a target, as its repository metadata lists it.
+type Package struct {
+	Name    string `yaml:"name" json:"name"`
+	Version string `yaml:"version" json:"version"`
+	Arch    string `yaml:"arch" json:"arch"`
+	Role    string `yaml:"role" json:"role"`
+	URL     string `yaml:"url" json:"url"`
+	Size    int64  `yaml:"size" json:"size"`
+	SHA256  string `yaml:"sha256" json:"sha256"`
+}
+
+// ByRole returns the target's packages with that role.
+func (t Target) ByRole(role string) []Package {
+	var out []Package
+	for _, p := range t.Packages {
+		if p.Role == role {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks what a build relies on.
+func (t Target) Validate() error {
+	if t.Name == "" || t.KernelRelease == "" || t.TargetID == "" {
+		return fmt.Errorf("target %q: name, target_id and kernel_release are required: %w", t.Name, ErrInvalid)
+	}
+	if t.Arch != "x86_64" && t.Arch != "aarch64" {
+		return fmt.Errorf("target %s: arch %q: want x86_64 or aarch64: %w", t.Name, t.Arch, ErrInvalid)
+	}
+	if len(t.ByRole(RoleHeaders)) == 0 {
+		return fmt.Errorf("target %s: no headers package: %w", t.Name, ErrInvalid)
+	}
+	for _, p := range t.Packages {
+		if p.URL == "" || len(p.SHA256) != 64 || p.Size <= 0 {
+			return fmt.Errorf("target %s: package %s: url, size and sha256 are required: %w", t.Name, p.Name, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Read parses a matrix file (YAML or JSON) and validates every target.
+func Read(r io.Reader) (*File, error) {
+	var f File
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("matrix: %w", err)
+	}
+	if f.Version != 1 {
+		return nil, fmt.Errorf("matrix: version %d: want 1: %w", f.Version, ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for _, t := range f.Targets {
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("matrix: %w", err)
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("matrix: target %s listed twice: %w", t.Name, ErrInvalid)
+		}
+		seen[t.Name] = true
+	}
+	return &f, nil
+}
+
+// ReadFile reads a matrix file from disk.
+func ReadFile(name string) (*File, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Read(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, nil
+}
+
+// Write writes f as YAML.
+func Write(w io.Writer, f *File) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// KernelArch maps a Debian architecture to the kernel's name for it.
+func KernelArch(debArch string) string {
+	switch debArch {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	}
+	return debArch
+}
+
+// DebArch maps a kernel architecture name (or a Debian one) to Debian's.
+func DebArch(arch string) string {
+	switch arch {
+	case "x86_64", "amd64":
+		return "amd64"
+	case "aarch64", "arm64":
+		return "arm64"
+	}
+	return arch
+}
