@@ -1,0 +1,36 @@
+#!/bin/bash
+# build-kmod.sh KDIR ARCH OUT: build kmod/src against the unpacked Debian
+# headers in KDIR for ARCH (amd64 natively, arm64 with the cross compiler),
+# with -Werror; any compiler or modpost warning fails the build. Writes
+# OUT/kdriver.ko and OUT/build.log.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+kdir=${1:?usage: build-kmod.sh KDIR ARCH OUT}
+arch=${2:?usage: build-kmod.sh KDIR ARCH OUT}
+out=${3:?usage: build-kmod.sh KDIR ARCH OUT}
+version=${KD_DRIVER_VERSION:-$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)}
+
+rm -rf "$out/src"
+mkdir -p "$out/src"
+cp "$repo"/kmod/src/*.c "$repo"/kmod/src/*.h "$repo"/kmod/src/Makefile "$out/src/"
+cp "$repo/events/c/kd_event.h" "$out/src/"
+
+args=(-C "$kdir" M="$out/src" KD_EVENT_DIR="$out/src" KD_DRIVER_VERSION="$version"
+	KCFLAGS=-Werror -j2)
+case $arch in
+amd64) args+=(ARCH=x86) ;;
+arm64) args+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
+*) echo "arch $arch: want amd64 or arm64" >&2; exit 2 ;;
+esac
+
+if ! make "${args[@]}" modules >"$out/build.log" 2>&1; then
+	tail -40 "$out/build.log" >&2
+	echo "build-kmod: build failed against $kdir ($arch); log: $out/build.log" >&2
+	exit 1
+fi
+if grep -E -i '(^|[^a-z_])warning[: ]' "$out/build.log" >&2; then
+	echo "build-kmod: warnings against $kdir ($arch); log: $out/build.log" >&2
+	exit 1
+fi
+cp "$out/src/kdriver.ko" "$out/kdriver.ko"
