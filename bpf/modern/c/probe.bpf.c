@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+/*
+ * kdriver modern eBPF probe: CO-RE programs on raw_syscalls:sys_enter,
+ * raw_syscalls:sys_exit and sched:sched_process_exit that emit the events of
+ * events/c/kd_event.h into BPF ring buffers.
+ *
+ * Each program exists twice: as tp_btf (BTF-typed raw tracepoint, 5.5+) and
+ * as a plain raw tracepoint (4.17+); the Go loader tries tp_btf first and
+ * falls back by trying to attach. Both receive the same (regs, id|ret) pair.
+ *
+ * The probe is arch-neutral: the Go side fills kd_filter with syscall
+ * number -> event type for the target arch, and the programs dispatch on
+ * the event type. Arguments of exit events are read again at exit from the
+ * saved registers (arm64: argument 0 from orig_x0).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kd_event.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Syscall numbers the filter map covers (x86_64 and aarch64 stay below). */
+#define KD_SYSCALL_MAX		512
+/* Event build area: offsets are masked to KD_OFF_MASK before each write,
+ * and no single write is larger than KD_MAX_EVENT_LEN, so the area is twice
+ * that: the verifier sees every access in bounds. */
+#define KD_OFF_MASK		(KD_MAX_EVENT_LEN - 1)
+#define KD_SCRATCH_LEN		(2 * KD_MAX_EVENT_LEN)
+/* argv: at most this many arguments are read. */
+#define KD_MAX_ARGS		32
+#define KD_AT_FDCWD		-100
+
+/* Mask v in a register in a way the compiler cannot drop as redundant, so
+ * that the verifier sees the bound where the value is used. */
+#define kd_bound(v, mask)	asm volatile("%0 &= " #mask : "+r"(v))
+
+/* Set by the loader before load. */
+volatile const __u32 kd_procexit_enabled = 1;
+
+struct kd_filter {
+	__u16 enter;	/* event type at entry, 0: none */
+	__u16 exit;	/* event type at exit, 0: none */
+};
+
+struct kd_counters {
+	__u64 events;	/* events written to a ring buffer */
+	__u64 drops;	/* events lost: buffer full or missing */
+};
+
+struct kd_scratch {
+	__u8 buf[KD_SCRATCH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KD_SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, struct kd_filter);
+} syscall_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kd_counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kd_scratch);
+} scratch SEC(".maps");
+
+/*
+ * One slot per possible CPU; the loader puts a ring buffer in each slot,
+ * sharing one buffer between several CPUs when asked (cpus per buffer), and
+ * leaves the slots of offline CPUs empty when it allocates for online CPUs
+ * only. The inner size here is a template: the loader sets the real one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		__uint(max_entries, 1 << 16);
+	});
+} ringbufs SEC(".maps");
+
+/* Registers as each arch saves them; CO-RE matches these by field name
+ * against the running kernel's struct pt_regs. */
+struct pt_regs___kd_x86 {
+	unsigned long di, si, dx, r10, r8, r9, orig_ax;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___kd_arm64 {
+	__u64 regs[31];
+	__u64 orig_x0;
+	__s32 syscallno;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned long kd_arg(struct pt_regs *regs, int i)
+{
+#if defined(__TARGET_ARCH_arm64)
+	struct pt_regs___kd_arm64 *r = (void *)regs;
+
+	switch (i) {
+	case 0: return BPF_CORE_READ(r, orig_x0);
+	case 1: return BPF_CORE_READ(r, regs[1]);
+	case 2: return BPF_CORE_READ(r, regs[2]);
+	case 3: return BPF_CORE_READ(r, regs[3]);
+	default: return BPF_CORE_READ(r, regs[4]);
+	}
+#else
+	struct pt_regs___kd_x86 *r = (void *)regs;
+
+	switch (i) {
+	case 0: return BPF_CORE_READ(r, di);
+	case 1: return BPF_CORE_READ(r, si);
+	case 2: return BPF_CORE_READ(r, dx);
+	case 3: return BPF_CORE_READ(r, r10);
+	default: return BPF_CORE_READ(r, r8);
+	}
+#endif
+}
+
+static __always_inline long kd_syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct pt_regs___kd_arm64 *)regs, syscallno);
+#else
+	return BPF_CORE_READ((struct pt_regs___kd_x86 *)regs, orig_ax);
+#endif
+}
+
+/* Event under construction in the per-CPU scratch area. */
+struct kd_buf {
+	__u8 *data;
+	__u32 off;	/* where the next parameter goes */
+	__u32 np;	/* parameters written so far */
+	__u32 flags;
+};
+
+static __always_inline int kd_begin(struct kd_buf *b, __u16 type, __u16 nparams)
+{
+	struct kd_evt_hdr *h;
+	__u32 zero = 0;
+	__u64 id;
+
+	b->data = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b->data)
+		return -1;
+	h = (void *)b->data;
+	id = bpf_get_current_pid_tgid();
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->tid = (__u32)id;
+	h->pid = id >> 32;
+	h->type = type;
+	h->nparams = nparams;
+	h->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	b->off = KD_HDR_LEN + 2 * nparams;
+	b->np = 0;
+	b->flags = 0;
+	return 0;
+}
+
+static __always_inline void kd_param_done(struct kd_buf *b, __u32 len)
+{
+	__u32 i = b->np & (KD_MAX_PARAMS - 1);
+
+	*(__u16 *)&b->data[KD_HDR_LEN + 2 * i] = len;
+	b->np++;
+	b->off += len;
+}
+
+static __always_inline void kd_u64(struct kd_buf *b, __u64 v)
+{
+	__u32 off = b->off & KD_OFF_MASK;
+
+	__builtin_memcpy(&b->data[off], &v, sizeof(v));
+	kd_param_done(b, sizeof(v));
+}
+
+/* A user string, NUL included; length 0 when the pointer is NULL or bad. */
+static __always_inline void kd_ustr(struct kd_buf *b, unsigned long uptr, __u32 max)
+{
+	__u32 off = b->off & KD_OFF_MASK;
+	long n = 0;
+
+	if (uptr) {
+		n = bpf_probe_read_user_str(&b->data[off], max, (const void *)uptr);
+		if (n < 0) {
+			b->flags |= KD_EF_PARAM_FAULT;
+			n = 0;
+		} else if (n == max) {
+			b->flags |= KD_EF_TRUNCATED;
+		}
+	}
+	kd_param_done(b, n);
+}
+
+/* argv as /proc/PID/cmdline: each argument with its NUL. */
+static __always_inline void kd_uargv(struct kd_buf *b, unsigned long uargv)
+{
+	__u32 total = 0;
+	int i;
+
+	for (i = 0; i < KD_MAX_ARGS && uargv; i++) {
+		unsigned long p = 0;
+		__u64 off, room;
+		long n;
+
+		if (bpf_probe_read_user(&p, sizeof(p), (const void *)(uargv + i * sizeof(p))) < 0) {
+			b->flags |= KD_EF_PARAM_FAULT;
+			break;
+		}
+		if (!p)
+			break;
+		if (total >= KD_MAX_ARGV) {
+			b->flags |= KD_EF_TRUNCATED;
+			break;
+		}
+		off = b->off + total;
+		kd_bound(off, 16383);
+		room = KD_MAX_ARGV - total;
+		kd_bound(room, 8191);
+		n = bpf_probe_read_user_str(&b->data[off], room, (const void *)p);
+		if (n <= 0) {
+			b->flags |= KD_EF_PARAM_FAULT;
+			break;
+		}
+		total += n;
+		if (n == room) {
+			b->flags |= KD_EF_TRUNCATED;
+			break;
+		}
+	}
+	if (i == KD_MAX_ARGS)
+		b->flags |= KD_EF_TRUNCATED;
+	kd_param_done(b, total);
+}
+
+/* Raw sockaddr bytes from user memory, at most KD_MAX_SOCKADDR. */
+static __always_inline void kd_usockaddr(struct kd_buf *b, unsigned long uaddr, long ulen)
+{
+	__u32 off = b->off & KD_OFF_MASK;
+	__u32 len = 0;
+
+	if (uaddr && ulen > 0) {
+		len = ulen > KD_MAX_SOCKADDR ? KD_MAX_SOCKADDR : ulen;
+		len &= 0xff;
+		if (bpf_probe_read_user(&b->data[off], len, (const void *)uaddr) < 0) {
+			b->flags |= KD_EF_PARAM_FAULT;
+			len = 0;
+		}
+	}
+	kd_param_done(b, len);
+}
+
+static __always_inline __u64 kd_uu64(struct kd_buf *b, unsigned long uptr)
+{
+	__u64 v = 0;
+
+	if (uptr && bpf_probe_read_user(&v, sizeof(v), (const void *)uptr) < 0)
+		b->flags |= KD_EF_PARAM_FAULT;
+	return v;
+}
+
+static __always_inline void kd_submit(struct kd_buf *b)
+{
+	struct kd_evt_hdr *h = (void *)b->data;
+	struct kd_counters *c;
+	__u32 zero = 0, cpu;
+	__u32 len = b->off;
+	void *rb;
+
+	c = bpf_map_lookup_elem(&counters, &zero);
+	if (!c)
+		return;
+	h->len = len;
+	h->flags = b->flags;
+	cpu = bpf_get_smp_processor_id();
+	rb = bpf_map_lookup_elem(&ringbufs, &cpu);
+	if (!rb || len > KD_MAX_EVENT_LEN) {
+		c->drops++;
+		return;
+	}
+	len &= 2 * KD_MAX_EVENT_LEN - 1;
+	if (bpf_ringbuf_output(rb, b->data, len, 0))
+		c->drops++;
+	else
+		c->events++;
+}
+
+/* fd-like int arguments: the register may hold a zero-extended int. */
+static __always_inline __s64 kd_int(unsigned long v)
+{
+	return (__s64)(__s32)v;
+}
+
+static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
+{
+	struct kd_filter *f;
+	struct kd_buf b;
+	__u32 nr;
+
+	if (id < 0 || id >= KD_SYSCALL_MAX)
+		return 0;
+	nr = id;
+	f = bpf_map_lookup_elem(&syscall_filter, &nr);
+	if (!f || !f->enter)
+		return 0;
+	switch (f->enter) {
+	case KD_EV_EXECVE_E:
+		if (kd_begin(&b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
+			return 0;
+		kd_ustr(&b, kd_arg(regs, 0), KD_MAX_PATH);
+		kd_uargv(&b, kd_arg(regs, 1));
+		break;
+	case KD_EV_EXECVEAT_E:
+		if (kd_begin(&b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
+			return 0;
+		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
+		kd_uargv(&b, kd_arg(regs, 2));
+		kd_u64(&b, (__u32)kd_arg(regs, 4));
+		break;
+	default:
+		return 0;
+	}
+	kd_submit(&b);
+	return 0;
+}
+
+static __always_inline void kd_open_x(struct kd_buf *b, struct pt_regs *regs, __u16 type)
+{
+	unsigned long how;
+
+	switch (type) {
+	case KD_EV_OPEN_X:
+		kd_u64(b, KD_AT_FDCWD);
+		kd_ustr(b, kd_arg(regs, 0), KD_MAX_PATH);
+		kd_u64(b, (__u32)kd_arg(regs, 1));
+		kd_u64(b, (__u32)kd_arg(regs, 2));
+		break;
+	case KD_EV_OPENAT_X:
+		kd_u64(b, kd_int(kd_arg(regs, 0)));
+		kd_ustr(b, kd_arg(regs, 1), KD_MAX_PATH);
+		kd_u64(b, (__u32)kd_arg(regs, 2));
+		kd_u64(b, (__u32)kd_arg(regs, 3));
+		break;
+	default: /* openat2: struct open_how { u64 flags, mode, resolve; } */
+		how = kd_arg(regs, 2);
+		kd_u64(b, kd_int(kd_arg(regs, 0)));
+		kd_ustr(b, kd_arg(regs, 1), KD_MAX_PATH);
+		kd_u64(b, kd_uu64(b, how));
+		kd_u64(b, how ? kd_uu64(b, how + 8) : 0);
+		break;
+	}
+}
+
+static __always_inline void kd_accept_x(struct kd_buf *b, struct pt_regs *regs, long ret, __u16 type)
+{
+	unsigned long lenp = kd_arg(regs, 2);
+	long alen = 0;
+
+	kd_u64(b, kd_int(kd_arg(regs, 0)));
+	if (ret >= 0 && lenp) {
+		__s32 l = 0;
+
+		if (bpf_probe_read_user(&l, sizeof(l), (const void *)lenp) == 0)
+			alen = l;
+	}
+	kd_usockaddr(b, kd_arg(regs, 1), alen);
+	kd_u64(b, type == KD_EV_ACCEPT4_X ? (__u32)kd_arg(regs, 3) : 0);
+}
+
+static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
+{
+	struct kd_filter *f;
+	struct kd_buf b;
+	long id;
+	__u32 nr;
+	__u16 type;
+	int np;
+
+	id = kd_syscall_nr(regs);
+	if (id < 0 || id >= KD_SYSCALL_MAX)
+		return 0;
+	nr = id;
+	f = bpf_map_lookup_elem(&syscall_filter, &nr);
+	if (!f || !f->exit)
+		return 0;
+	type = f->exit;
+	switch (type) {
+	case KD_EV_EXECVE_X:
+	case KD_EV_EXECVEAT_X:
+		np = KD_NP_EXECVE_X;
+		break;
+	case KD_EV_OPEN_X:
+	case KD_EV_OPENAT_X:
+	case KD_EV_OPENAT2_X:
+		np = KD_NP_OPEN_X;
+		break;
+	case KD_EV_CONNECT_X:
+		np = KD_NP_CONNECT_X;
+		break;
+	case KD_EV_ACCEPT_X:
+	case KD_EV_ACCEPT4_X:
+		np = KD_NP_ACCEPT_X;
+		break;
+	case KD_EV_CLONE_X:
+	case KD_EV_CLONE3_X:
+	case KD_EV_FORK_X:
+	case KD_EV_VFORK_X:
+		np = KD_NP_CLONE_X;
+		break;
+	case KD_EV_CLOSE_X:
+		np = KD_NP_CLOSE_X;
+		break;
+	case KD_EV_UNLINKAT_X:
+		np = KD_NP_UNLINKAT_X;
+		break;
+	case KD_EV_RENAMEAT2_X:
+		np = KD_NP_RENAMEAT2_X;
+		break;
+	default:
+		return 0;
+	}
+	if (kd_begin(&b, type, np))
+		return 0;
+	kd_u64(&b, ret);
+	switch (type) {
+	case KD_EV_OPEN_X:
+	case KD_EV_OPENAT_X:
+	case KD_EV_OPENAT2_X:
+		kd_open_x(&b, regs, type);
+		break;
+	case KD_EV_CONNECT_X:
+		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		kd_usockaddr(&b, kd_arg(regs, 1), kd_int(kd_arg(regs, 2)));
+		break;
+	case KD_EV_ACCEPT_X:
+	case KD_EV_ACCEPT4_X:
+		kd_accept_x(&b, regs, ret, type);
+		break;
+	case KD_EV_CLONE_X:
+		kd_u64(&b, kd_arg(regs, 0));
+		break;
+	case KD_EV_CLONE3_X:
+		kd_u64(&b, kd_uu64(&b, kd_arg(regs, 0)));
+		break;
+	case KD_EV_FORK_X:
+	case KD_EV_VFORK_X:
+		kd_u64(&b, 0);
+		break;
+	case KD_EV_CLOSE_X:
+		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		break;
+	case KD_EV_UNLINKAT_X:
+		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
+		kd_u64(&b, (__u32)kd_arg(regs, 2));
+		break;
+	case KD_EV_RENAMEAT2_X:
+		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
+		kd_u64(&b, kd_int(kd_arg(regs, 2)));
+		kd_ustr(&b, kd_arg(regs, 3), KD_MAX_PATH);
+		kd_u64(&b, (__u32)kd_arg(regs, 4));
+		break;
+	}
+	kd_submit(&b);
+	return 0;
+}
+
+static __always_inline int kd_on_procexit(struct task_struct *task)
+{
+	struct kd_buf b;
+	__s64 status;
+
+	if (!kd_procexit_enabled)
+		return 0;
+	if (kd_begin(&b, KD_EV_PROCEXIT, KD_NP_PROCEXIT))
+		return 0;
+	status = BPF_CORE_READ(task, exit_code);
+	kd_u64(&b, status);
+	kd_u64(&b, (status >> 8) & 0xff);
+	kd_u64(&b, status & 0x7f);
+	kd_submit(&b);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(kd_sys_enter_btf, struct pt_regs *regs, long id)
+{
+	return kd_on_enter(regs, id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(kd_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	return kd_on_exit(regs, ret);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(kd_proc_exit_btf, struct task_struct *task)
+{
+	return kd_on_procexit(task);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int BPF_PROG(kd_sys_enter_raw, struct pt_regs *regs, long id)
+{
+	return kd_on_enter(regs, id);
+}
+
+SEC("raw_tracepoint/sys_exit")
+int BPF_PROG(kd_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return kd_on_exit(regs, ret);
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int BPF_PROG(kd_proc_exit_raw, struct task_struct *task)
+{
+	return kd_on_procexit(task);
+}

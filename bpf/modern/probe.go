@@ -1,0 +1,356 @@
+package modern
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/kdriver/kdriver/events"
+)
+
+// ErrPermission is returned when the kernel refuses to load or attach the
+// probe for lack of privileges.
+var ErrPermission = errors.New("missing privileges to load eBPF programs: run as root, or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels before 5.8)")
+
+// Buffer size presets, as Falco's buf_size_preset: preset n is 1 MiB << (n-1).
+const (
+	MinBufSizePreset     = 1
+	MaxBufSizePreset     = 10
+	DefaultBufSizePreset = 4 // 8 MiB
+)
+
+// AllCPUs as Options.CPUsPerBuffer makes one buffer shared by every CPU.
+const AllCPUs = -1
+
+// Options configure the probe. The zero value is a buffer of 8 MiB per
+// CPU capturing every event type of the running architecture.
+type Options struct {
+	// BufSizePreset picks each ring buffer's size (1..10, 0: 4 = 8 MiB).
+	BufSizePreset int
+	// CPUsPerBuffer is how many CPUs share one ring buffer: 0 or 1 gives a
+	// buffer per CPU, AllCPUs one buffer for all. (Falco's
+	// cpus_for_each_buffer, where 0 means all.)
+	CPUsPerBuffer int
+	// OnlineOnly allocates buffers for online CPUs only; events of CPUs
+	// that come online later are counted as drops.
+	OnlineOnly bool
+	// Arch selects the syscall table; empty: the running one.
+	Arch string
+	// Types are the event types to capture; empty: all.
+	Types []events.Type
+	// Attach forces one attach mode; empty: tp_btf, then raw tracepoints.
+	Attach AttachMode
+	// Logger receives debug messages (attach mode, buffers); nil: silent.
+	Logger *slog.Logger
+}
+
+// BufSize returns the size in bytes of a buffer size preset.
+func BufSize(preset int) (int, error) {
+	if preset == 0 {
+		preset = DefaultBufSizePreset
+	}
+	if preset < MinBufSizePreset || preset > MaxBufSizePreset {
+		return 0, fmt.Errorf("buffer size preset %d: want %d..%d (1 MiB << (preset-1))", preset, MinBufSizePreset, MaxBufSizePreset)
+	}
+	return 1 << 20 << (preset - 1), nil
+}
+
+// AttachMode says how the programs were attached.
+type AttachMode string
+
+const (
+	AttachBTF AttachMode = "tp_btf"
+	AttachRaw AttachMode = "raw_tracepoint"
+)
+
+// Probe is the loaded and attached probe.
+type Probe struct {
+	Mode    AttachMode
+	Buffers int // number of ring buffers
+	BufSize int // bytes per ring buffer
+
+	coll    *ebpf.Collection
+	links   []link.Link
+	rings   []*ebpf.Map
+	cpusOf  [][]int // rings[i] serves the CPUs cpusOf[i]
+	counter *ebpf.Map
+}
+
+// GOARCH of the objects: bpf2go only builds amd64 and arm64.
+func runningArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "aarch64"
+	}
+	return "x86_64"
+}
+
+// permissionError maps the kernel's refusals to ErrPermission.
+func permissionError(err error) error {
+	// The verifier's rejections also come back as EACCES.
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return err
+	}
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w: %w", ErrPermission, err)
+	}
+	return err
+}
+
+// Load loads the probe, creates its ring buffers, fills the syscall filter
+// and attaches the programs: tp_btf first, raw tracepoints if that fails.
+func Load(opts Options) (*Probe, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	size, err := BufSize(opts.BufSizePreset)
+	if err != nil {
+		return nil, err
+	}
+	arch := opts.Arch
+	if arch == "" {
+		arch = runningArch()
+	}
+	filter, err := events.Filter(arch, opts.Types)
+	if err != nil {
+		return nil, err
+	}
+	wantExit := len(opts.Types) == 0
+	for _, t := range opts.Types {
+		wantExit = wantExit || t == events.TypeProcExit
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, permissionError(fmt.Errorf("memlock rlimit: %w", err))
+	}
+	possible, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("possible CPUs: %w", err)
+	}
+	online := allCPUs(possible)
+	if opts.OnlineOnly {
+		if online, err = onlineCPUs(); err != nil {
+			return nil, err
+		}
+	}
+
+	var errs []error
+	modes := []AttachMode{AttachBTF, AttachRaw}
+	switch opts.Attach {
+	case "":
+	case AttachBTF, AttachRaw:
+		modes = []AttachMode{opts.Attach}
+	default:
+		return nil, fmt.Errorf("attach mode %q: want %s or %s", opts.Attach, AttachBTF, AttachRaw)
+	}
+	for _, mode := range modes {
+		p, err := load(mode, possible, online, size, opts.CPUsPerBuffer, filter, wantExit)
+		if err == nil {
+			log.Debug("modern probe attached", "mode", mode, "buffers", len(p.rings), "buffer_size", size)
+			return p, nil
+		}
+		err = permissionError(err)
+		if errors.Is(err, ErrPermission) {
+			return nil, err
+		}
+		log.Debug("modern probe attach failed", "mode", mode, "error", err)
+		errs = append(errs, fmt.Errorf("%s: %w", mode, err))
+	}
+	return nil, fmt.Errorf("modern probe: %w", errors.Join(errs...))
+}
+
+func load(mode AttachMode, possible int, online []int, size, perBuf int, filter []events.FilterEntry, wantExit bool) (p *Probe, err error) {
+	spec, err := loadProbe()
+	if err != nil {
+		return nil, fmt.Errorf("embedded object: %w", err)
+	}
+	keep := "_btf"
+	if mode == AttachRaw {
+		keep = "_raw"
+	}
+	for name := range spec.Programs {
+		if !strings.HasSuffix(name, keep) {
+			delete(spec.Programs, name)
+		}
+	}
+	rb := spec.Maps["ringbufs"]
+	rb.MaxEntries = uint32(possible)
+	rb.InnerMap.MaxEntries = uint32(size)
+	if err := spec.Variables["kd_procexit_enabled"].Set(boolU32(wantExit)); err != nil {
+		return nil, fmt.Errorf("variable kd_procexit_enabled: %w", err)
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return nil, err
+	}
+	p = &Probe{Mode: mode, BufSize: size, coll: coll, counter: coll.Maps["counters"]}
+	defer func() {
+		if err != nil {
+			p.Close()
+			p = nil
+		}
+	}()
+	if err := p.fillFilter(filter); err != nil {
+		return nil, err
+	}
+	if err := p.makeRings(online, size, perBuf); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"kd_sys_enter", "kd_sys_exit", "kd_proc_exit"} {
+		prog := coll.Programs[name+keep]
+		var l link.Link
+		if mode == AttachBTF {
+			l, err = link.AttachTracing(link.TracingOptions{Program: prog})
+		} else {
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: tracepointOf(name), Program: prog})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attach %s: %w", name+keep, err)
+		}
+		p.links = append(p.links, l)
+	}
+	return p, nil
+}
+
+func tracepointOf(prog string) string {
+	switch prog {
+	case "kd_sys_enter":
+		return "sys_enter"
+	case "kd_sys_exit":
+		return "sys_exit"
+	}
+	return "sched_process_exit"
+}
+
+func boolU32(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (p *Probe) fillFilter(filter []events.FilterEntry) error {
+	m := p.coll.Maps["syscall_filter"]
+	for _, e := range filter {
+		if e.Nr < 0 || uint32(e.Nr) >= m.MaxEntries() {
+			return fmt.Errorf("syscall %d beyond the filter map (%d entries)", e.Nr, m.MaxEntries())
+		}
+		v := probeKdFilter{Enter: uint16(e.Enter), Exit: uint16(e.Exit)}
+		if err := m.Put(uint32(e.Nr), v); err != nil {
+			return fmt.Errorf("map syscall_filter: %w", err)
+		}
+	}
+	return nil
+}
+
+// makeRings creates the ring buffers and puts each in the slots of the
+// CPUs it serves.
+func (p *Probe) makeRings(cpus []int, size, perBuf int) error {
+	outer := p.coll.Maps["ringbufs"]
+	if perBuf == 0 {
+		perBuf = 1
+	}
+	if perBuf < 0 || perBuf > len(cpus) {
+		perBuf = len(cpus)
+	}
+	for i := 0; i < len(cpus); i += perBuf {
+		group := cpus[i:min(i+perBuf, len(cpus))]
+		m, err := ebpf.NewMap(&ebpf.MapSpec{
+			Name:       "kd_ring" + strconv.Itoa(len(p.rings)),
+			Type:       ebpf.RingBuf,
+			MaxEntries: uint32(size),
+		})
+		if err != nil {
+			return fmt.Errorf("ring buffer of %d bytes: %w", size, err)
+		}
+		p.rings = append(p.rings, m)
+		p.cpusOf = append(p.cpusOf, group)
+		for _, cpu := range group {
+			if err := outer.Put(uint32(cpu), m); err != nil {
+				return fmt.Errorf("map ringbufs: slot %d: %w", cpu, err)
+			}
+		}
+	}
+	p.Buffers = len(p.rings)
+	return nil
+}
+
+// Close detaches the programs and frees the maps.
+func (p *Probe) Close() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	for _, m := range p.rings {
+		errs = append(errs, m.Close())
+	}
+	p.rings = nil
+	if p.coll != nil {
+		p.coll.Close()
+		p.coll = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Stats reads the per-CPU counters of the probe.
+func (p *Probe) Stats() (events.Stats, error) {
+	var per []probeKdCounters
+	if err := p.counter.Lookup(uint32(0), &per); err != nil {
+		return events.Stats{}, fmt.Errorf("map counters: %w", err)
+	}
+	var s events.Stats
+	for cpu, c := range per {
+		s.Events += c.Events
+		s.Drops += c.Drops
+		s.PerCPU = append(s.PerCPU, events.CPUStats{CPU: cpu, Events: c.Events, Drops: c.Drops})
+	}
+	return s, nil
+}
+
+func allCPUs(n int) []int {
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
+}
+
+// onlineCPUs parses /sys/devices/system/cpu/online ("0-3,5").
+func onlineCPUs() ([]int, error) {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil, fmt.Errorf("online CPUs: %w", err)
+	}
+	return parseCPUList(strings.TrimSpace(string(b)))
+}
+
+func parseCPUList(s string) ([]int, error) {
+	var cpus []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("CPU list %q: %w", s, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("CPU list %q: bad range %q", s, part)
+			}
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus, nil
+}

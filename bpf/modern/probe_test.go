@@ -1,0 +1,122 @@
+package modern
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kdriver/kdriver/events"
+)
+
+// requireBPF skips without root and BTF, except in CI where it fails.
+func requireBPF(t *testing.T) {
+	t.Helper()
+	_, err := os.Stat("/sys/kernel/btf/vmlinux")
+	if os.Geteuid() == 0 && err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
+	}
+	t.Skip("needs root and /sys/kernel/btf/vmlinux")
+}
+
+func TestBufSize(t *testing.T) {
+	for _, tc := range []struct {
+		preset, want int
+		err          bool
+	}{
+		{0, 8 << 20, false}, {1, 1 << 20, false}, {4, 8 << 20, false}, {10, 512 << 20, false},
+		{-1, 0, true}, {11, 0, true},
+	} {
+		got, err := BufSize(tc.preset)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("BufSize(%d) = %d, %v; want %d, error %v", tc.preset, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestParseCPUList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+	}{
+		{"0", []int{0}}, {"0-3", []int{0, 1, 2, 3}}, {"0-1,4,6-7", []int{0, 1, 4, 6, 7}},
+	} {
+		got, err := parseCPUList(tc.in)
+		if err != nil || len(got) != len(tc.want) {
+			t.Fatalf("parseCPUList(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("parseCPUList(%q) = %v; want %v", tc.in, got, tc.want)
+			}
+		}
+	}
+	for _, bad := range []string{"", "x", "3-1", "1-"} {
+		if _, err := parseCPUList(bad); err == nil {
+			t.Errorf("parseCPUList(%q): no error", bad)
+		}
+	}
+}
+
+// TestOpenCapturesOpenat opens a fresh file and expects its openat_x with
+// the path, this process's pid and a valid fd, for each buffer layout.
+func TestOpenCapturesOpenat(t *testing.T) {
+	requireBPF(t)
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"per-cpu", Options{BufSizePreset: 1}},
+		{"shared", Options{BufSizePreset: 1, CPUsPerBuffer: AllCPUs}},
+		{"online-only", Options{BufSizePreset: 1, OnlineOnly: true}},
+		{"raw-tracepoint", Options{BufSizePreset: 1, Attach: AttachRaw}},
+		{"tp-btf", Options{BufSizePreset: 1, Attach: AttachBTF}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := Open(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			path := filepath.Join(t.TempDir(), "nonce-"+tc.name)
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for {
+				ev, err := src.Next(ctx)
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("no openat_x of %s (mode %s)", path, src.Probe().Mode)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Type != events.TypeOpenatX || ev.Str(2) != path || ev.Flags&events.FlagParamFault != 0 {
+					continue
+				}
+				if ev.PID != uint32(os.Getpid()) || ev.Int(0) < 0 {
+					t.Fatalf("openat_x of %s: pid %d res %d; want pid %d, res >= 0", path, ev.PID, ev.Int(0), os.Getpid())
+				}
+				break
+			}
+			st, err := src.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Events == 0 || st.Drops != 0 {
+				t.Fatalf("stats %+v: want events and no drops", st)
+			}
+		})
+	}
+}
