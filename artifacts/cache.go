@@ -1,0 +1,295 @@
+package artifacts
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Progress reports a download's advance. Total is -1 when unknown.
+type Progress struct {
+	ID     ID
+	Source string
+	Done   int64
+	Total  int64
+}
+
+// Cache keeps verified artifacts on disk. Every file in it has a
+// <file>.sha256 record written after the file was verified and renamed
+// into place; a file without a matching record is never used.
+type Cache struct {
+	// Dir is the cache root: <Dir>/<driver version>/<arch>/<file>.
+	Dir string
+	// Flat puts files directly in Dir (kdriver fetch --output-dir).
+	Flat bool
+	// Logger receives debug messages; nil is silent.
+	Logger *slog.Logger
+}
+
+// FetchOptions tune one Cache.Fetch.
+type FetchOptions struct {
+	// SHA256 is a digest the caller expects (hex); it must match.
+	SHA256 string
+	// RequireDigest refuses artifacts for which the store publishes no
+	// digest (no index entry, no sidecar, not OCI). Without it such an
+	// artifact is accepted if its size matches and it is an ELF file, and a
+	// warning is logged.
+	RequireDigest bool
+	// Progress, when set, is called as bytes arrive (from the fetching
+	// goroutine; keep it quick).
+	Progress func(Progress)
+}
+
+// Result is a verified artifact on disk.
+type Result struct {
+	Path   string     `json:"path"`
+	SHA256 string     `json:"sha256"`
+	Size   int64      `json:"size"`
+	Cached bool       `json:"cached"` // already in the cache, not downloaded
+	From   Descriptor `json:"from"`
+}
+
+func (c *Cache) log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// Path is where the artifact lives in the cache.
+func (c *Cache) Path(id ID) (string, error) {
+	for _, p := range [][2]string{{"driver version", id.DriverVersion}, {"arch", id.Arch}, {"file", id.FileName()}} {
+		if err := checkName(p[0], p[1]); err != nil {
+			return "", err
+		}
+	}
+	if c.Flat {
+		return filepath.Join(c.Dir, id.FileName()), nil
+	}
+	return filepath.Join(c.Dir, id.DriverVersion, id.Arch, id.FileName()), nil
+}
+
+// Lookup returns the cached artifact if its file matches its record (and
+// want, if given); ErrNotFound otherwise.
+func (c *Cache) Lookup(id ID, want string) (Result, error) {
+	p, err := c.Path(id)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.check(p, want)
+}
+
+func (c *Cache) check(p, want string) (Result, error) {
+	rec, err := os.ReadFile(p + ".sha256")
+	if errors.Is(err, fs.ErrNotExist) {
+		return Result{}, ErrNotFound
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	recorded, err := parseSidecar(rec)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s.sha256: %w", p, err)
+	}
+	if want != "" && want != recorded {
+		return Result{}, ErrNotFound
+	}
+	sum, n, err := hashFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Result{}, ErrNotFound
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if sum != recorded {
+		c.log().Warn("cached artifact does not match its recorded digest; downloading again", "path", p, "recorded", recorded, "actual", sum)
+		return Result{}, ErrNotFound
+	}
+	return Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
+}
+
+// Fetch returns the artifact from the cache if it verifies there, else
+// downloads it from s (trying each member of a MultiStore in order, and
+// the next one when bytes fail verification), verifies size and digest,
+// and renames it into place. Concurrent fetches of one artifact, in this
+// or other processes, serialise on a lock file and all succeed.
+func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Result, error) {
+	want := ""
+	if o.SHA256 != "" {
+		var err error
+		if want, err = parseHexDigest(o.SHA256); err != nil {
+			return Result{}, err
+		}
+	}
+	p, err := c.Path(id)
+	if err != nil {
+		return Result{}, err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	unlock, err := lockFile(ctx, p+".lock")
+	if err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	defer unlock()
+
+	if r, err := c.check(p, want); err == nil {
+		c.log().Debug("cache hit", "path", p)
+		return r, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	// We hold the lock: any temporary file for this artifact was left by a
+	// killed fetch. Remove it and the stale record.
+	c.removeStale(p)
+
+	stores := []Store{s}
+	if m, ok := s.(*MultiStore); ok {
+		stores = m.Stores
+	}
+	fe := &FetchError{ID: id}
+	for _, st := range stores {
+		r, err := c.download(ctx, st, id, p, want, o)
+		if err == nil {
+			return r, nil
+		}
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		fe.add(st.Name(), err)
+	}
+	return Result{}, fe
+}
+
+func (c *Cache) removeStale(p string) {
+	os.Remove(p + ".sha256")
+	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".part-*"))
+	for _, o := range olds {
+		c.log().Debug("removing partial download", "path", o)
+		os.Remove(o)
+	}
+}
+
+// elfMagic starts every kernel module and BPF object.
+var elfMagic = []byte("\x7fELF")
+
+func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o FetchOptions) (Result, error) {
+	rc, d, err := s.Fetch(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	defer rc.Close()
+	fail := func(err error) (Result, error) {
+		return Result{}, storeErr(s.Name(), fmt.Errorf("%s: %w", d.Source, err))
+	}
+
+	published := ""
+	if d.Digest != "" {
+		if published, err = parseHexDigest(d.Digest); err != nil {
+			return fail(err)
+		}
+	}
+	if published == "" && o.RequireDigest && want == "" {
+		return fail(fmt.Errorf("%w: the store publishes no digest (no index entry, no .sha256 sidecar); publish an index or drop --require-digest", ErrIntegrity))
+	}
+	if published != "" && want != "" && published != want {
+		return fail(fmt.Errorf("%w: the store publishes sha256 %s, expected %s", ErrIntegrity, published, want))
+	}
+
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".part-*")
+	if err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	h := sha256.New()
+	pw := &progressWriter{p: Progress{ID: id, Source: d.Source, Total: d.Size}, fn: o.Progress}
+	var src io.Reader = rc
+	if d.Size >= 0 {
+		src = io.LimitReader(rc, d.Size+1) // one more byte reveals an oversized body
+	}
+	buf := make([]byte, 256<<10)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h, pw), src, buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		return fail(err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if d.Size >= 0 && n != d.Size {
+		return fail(fmt.Errorf("%w: got %d bytes, expected %d (truncated or wrong file)", ErrIntegrity, n, d.Size))
+	}
+	if err := checkELF(tmp); err != nil {
+		return fail(err)
+	}
+	switch {
+	case published != "" && sum != published:
+		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, the store publishes sha256 %s", ErrIntegrity, n, sum, published))
+	case want != "" && sum != want:
+		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, expected %s", ErrIntegrity, n, sum, want))
+	}
+	if published == "" && want == "" {
+		c.log().Warn("the store publishes no digest for this artifact: only its size and ELF header were checked", "source", d.Source, "sha256", sum)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	// The record comes last: a file without one is not trusted.
+	if _, _, err := writeFileAtomic(p+".sha256", 0o644, strings.NewReader(sum+"  "+filepath.Base(p)+"\n")); err != nil {
+		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	return Result{Path: p, SHA256: sum, Size: n, From: d}, nil
+}
+
+func checkELF(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	k, _ := io.ReadFull(f, head)
+	head = head[:k]
+	if bytes.HasPrefix(head, elfMagic) {
+		return nil
+	}
+	what := "not an ELF object"
+	if l := bytes.ToLower(bytes.TrimSpace(head)); bytes.HasPrefix(l, []byte("<!doctype html")) || bytes.HasPrefix(l, []byte("<html")) {
+		what = "an HTML page, not a driver: check the repo URL and any proxy"
+	}
+	return fmt.Errorf("%w: %s", ErrIntegrity, what)
+}
+
+type progressWriter struct {
+	p  Progress
+	fn func(Progress)
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	if w.fn != nil {
+		w.p.Done += int64(len(b))
+		w.fn(w.p)
+	}
+	return len(b), nil
+}
