@@ -60,7 +60,7 @@ func Parse(s string) (Release, error) {
 		}
 		v, err := strconv.Atoi(s[pos:end])
 		if err != nil || end-pos > 9 {
-			return r, fmt.Errorf("kernel release %q: %w: version number %q out of range", s, ErrInvalid, s[pos:end])
+			return r, fmt.Errorf("kernel release %q: %w: version number %q out of range (uname -r prints e.g. 6.1.0-13-amd64)", s, ErrInvalid, s[pos:end])
 		}
 		nums[n] = v
 		n++

@@ -77,7 +77,7 @@ func Detect(ctx context.Context, fsys fs.FS, hostRoot string, opts Options) (Fac
 	if err := detectKernel(fsys, opts, uname, &f.Kernel); err != nil {
 		return f, err
 	}
-	arch, err := detectArch(opts.Arch, uname)
+	arch, err := detectArch(fsys, opts.Arch, uname)
 	if err != nil {
 		return f, err
 	}
@@ -186,9 +186,18 @@ func detectKernel(fsys fs.FS, opts Options, uname func() *Uname, k *Kernel) erro
 	return nil
 }
 
-func detectArch(override string, uname func() *Uname) (kernelrelease.Arch, error) {
+// detectArch: the override, else /proc/sys/kernel/arch (Linux 6.1+), else
+// uname's machine, else the architecture kdriver was built for.
+func detectArch(fsys fs.FS, override string, uname func() *Uname) (kernelrelease.Arch, error) {
 	if override != "" {
 		return kernelrelease.ParseArch(override)
+	}
+	if v, ok := readTrim(fsys, "proc/sys/kernel/arch"); ok && v != "" {
+		a, err := kernelrelease.ParseArch(v)
+		if err != nil {
+			return "", fmt.Errorf("/proc/sys/kernel/arch: %w", err)
+		}
+		return a, nil
 	}
 	if u := uname(); u != nil && u.Machine != "" {
 		return kernelrelease.ParseArch(u.Machine)
