@@ -1,12 +1,231 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kdriver/kdriver/bpf/modern"
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/loader"
+	"github.com/kdriver/kdriver/loader/host"
+)
+
+// probeFlags are the modern probe's buffer options, shared by install,
+// verify and events (Falco's engine.modern_ebpf settings).
+type probeFlags struct {
+	BufSizePreset      int
+	CPUsForEachBuffer  int
+	AllocateOnlineOnly bool
+}
+
+func (p *probeFlags) bind(fs *pflag.FlagSet) {
+	fs.IntVar(&p.BufSizePreset, "buf-size-preset", modern.DefaultBufSizePreset,
+		"ring buffer size preset, 1..10: 1 MiB << (preset-1) (Falco's buf_size_preset; 4 = 8 MiB)")
+	fs.IntVar(&p.CPUsForEachBuffer, "cpus-for-each-buffer", 1,
+		"CPUs sharing one ring buffer; 0: one buffer for all CPUs (Falco's cpus_for_each_buffer)")
+	fs.BoolVar(&p.AllocateOnlineOnly, "allocate-online-only", false,
+		"allocate ring buffers for online CPUs only (Falco's allocate_online_only)")
+}
+
+func (p *probeFlags) options(types []events.Type) (modern.Options, error) {
+	if _, err := modern.BufSize(p.BufSizePreset); err != nil {
+		return modern.Options{}, usageError{"--buf-size-preset: " + err.Error()}
+	}
+	per := p.CPUsForEachBuffer
+	switch {
+	case per < 0:
+		return modern.Options{}, usageError{fmt.Sprintf("--cpus-for-each-buffer %d: want 0 (all CPUs) or more", per)}
+	case per == 0:
+		per = modern.AllCPUs
+	}
+	return modern.Options{
+		BufSizePreset: p.BufSizePreset,
+		CPUsPerBuffer: per,
+		OnlineOnly:    p.AllocateOnlineOnly,
+		Types:         types,
+	}, nil
+}
+
+// parseDriverTypes parses repeatable --type values (comma lists allowed).
+func parseDriverTypes(vals []string) ([]loader.DriverType, error) {
+	var out []loader.DriverType
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			t, err := loader.ParseDriverType(strings.TrimSpace(s))
+			if err != nil {
+				return nil, usageError{"--type: " + err.Error()}
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// hostFacts detects the host through --host-root and the kernel overrides.
+func hostFacts(ctx context.Context, g *globals) (host.Facts, error) {
+	fsys, closeFS, err := host.Open(g.HostRoot)
+	if err != nil {
+		return host.Facts{}, err
+	}
+	defer closeFS()
+	opts := host.Options{
+		KernelRelease: g.KernelRelease,
+		KernelVersion: g.KernelVersion,
+		Arch:          g.Arch,
+		DriverName:    g.DriverName,
+	}
+	if g.HostRoot == "/" || g.HostRoot == "" {
+		opts.Uname = host.SystemUname
+	}
+	return host.Detect(ctx, fsys, g.HostRoot, opts)
+}
+
+// selfTestCommand re-runs this binary as the self-test child
+// (`kdriver verify selftest-child PATH PORT`).
+func selfTestCommand(ctx context.Context, path string, port int) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.CommandContext(ctx, exe, "verify", "selftest-child", path, strconv.Itoa(port))
+	// Args[0] must read "kdriver" whatever the file is called, so that the
+	// child runs the kdriver command tree.
+	cmd.Args[0] = "kdriver"
+	return cmd
+}
+
+type installOptions struct {
+	Types    []string
+	Download bool
+	Compile  bool
+	Verify   bool
+	DryRun   bool
+	Timeout  time.Duration
+	Probe    probeFlags
+}
 
 func newInstallCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	o := &installOptions{}
+	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "install (not implemented yet)",
-		Args:  cobra.NoArgs,
-		RunE:  notImplemented("install"),
+		Short: "Choose, preflight, install and verify the driver for this host",
+		Long: `Choose the driver for this host (--type, repeatable priority list; default auto),
+check that the host can run it, install it and verify it with the self-test.
+The decision and its reasons are printed first; --dry-run stops after the checks.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInstall(cmd.Context(), g, o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.Types, "type", nil, "driver type: auto, modern-ebpf, kmod, ebpf or userspace; repeatable, in priority order (default auto)")
+	fs.BoolVar(&o.Download, "download", true, "allow downloading a prebuilt driver")
+	fs.BoolVar(&o.Compile, "compile", true, "allow compiling the driver on this host")
+	fs.BoolVar(&o.Verify, "verify", true, "run the self-test after installing")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "stop after the decision and the preflight checks")
+	fs.DurationVar(&o.Timeout, "verify-timeout", 10*time.Second, "time the self-test waits for its events")
+	o.Probe.bind(fs)
+	return cmd
+}
+
+func runInstall(ctx context.Context, g *globals, o *installOptions) error {
+	types, err := parseDriverTypes(o.Types)
+	if err != nil {
+		return err
+	}
+	mopts, err := o.Probe.options(nil)
+	if err != nil {
+		return err
+	}
+	facts, err := hostFacts(ctx, g)
+	if err != nil {
+		return err
+	}
+	rep, err := loader.Install(ctx, facts, loader.InstallOptions{
+		Types:    types,
+		Download: o.Download,
+		Compile:  o.Compile,
+		Verify:   o.Verify,
+		DryRun:   o.DryRun,
+		SelfTest: events.SelfTestOptions{Command: selfTestCommand, Timeout: o.Timeout, Logger: g.logger},
+		Driver:   loader.DriverConfig{Modern: mopts, Logger: g.logger},
+		Logger:   g.logger,
+	})
+	if g.JSON() {
+		if jerr := writeJSON(g.stdout, rep); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
+	printReport(g.stdout, rep)
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printDecision(w io.Writer, d loader.Decision) {
+	if d.Driver != "" {
+		fmt.Fprintf(w, "driver %s\n", d.Reason)
+	} else if len(d.Candidates) > 0 {
+		fmt.Fprintf(w, "driver: none possible\n")
+	}
+	for _, c := range d.Candidates {
+		state := "not possible"
+		switch {
+		case c.Chosen:
+			state = "chosen"
+		case c.Possible:
+			state = "possible"
+		}
+		fmt.Fprintf(w, "  %-12s %-12s %s\n", c.Type, state, strings.TrimPrefix(c.Reason, string(c.Type)+": "))
+	}
+}
+
+func printReport(w io.Writer, rep *loader.Report) {
+	if rep == nil {
+		return
+	}
+	printDecision(w, rep.Decision)
+	for _, p := range rep.Preflight {
+		fmt.Fprintf(w, "preflight: %s\n", p)
+	}
+	if rep.DryRun {
+		fmt.Fprintln(w, "dry run: nothing installed")
+		return
+	}
+	if rep.Installed != "" {
+		fmt.Fprintf(w, "installed: %s\n", rep.Installed)
+	}
+	if rep.Verify != nil {
+		printSelfTest(w, rep.Verify)
+	}
+}
+
+func printSelfTest(w io.Writer, r *events.SelfTestResult) {
+	verdict := "FAILED"
+	if r.Passed {
+		verdict = "passed"
+	}
+	fmt.Fprintf(w, "verify: %s (child pid %d, nonce %s, port %d)\n", verdict, r.ChildPID, r.Path, r.Port)
+	for _, c := range r.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-10s %s\n", mark, c.Name, c.Detail)
 	}
 }

@@ -1,12 +1,108 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/loader"
+)
+
+type verifyOptions struct {
+	Types   []string
+	Timeout time.Duration
+	Probe   probeFlags
+}
+
+// verifyResult is what `kdriver verify --output json` prints.
+type verifyResult struct {
+	Decision loader.Decision        `json:"decision"`
+	Verify   *events.SelfTestResult `json:"verify,omitempty"`
+}
 
 func newVerifyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "verify (not implemented yet)",
-		Args:  cobra.NoArgs,
-		RunE:  notImplemented("verify"),
+		Short: "Self-test the driver with the embedded event reader",
+		Long: `Run a child that execs, opens a nonce file, connects to a closed loopback port and
+exits with 42, and pass only if the driver delivers each of those events with the
+right values and drops nothing. The modern eBPF probe is loaded for the test.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runVerify(cmd.Context(), g, o)
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.Types, "type", nil, "driver type to verify (auto, modern-ebpf, kmod …); repeatable priority list (default auto)")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "time the self-test waits for its events")
+	o.Probe.bind(fs)
+	cmd.AddCommand(newSelfTestChildCmd())
+	return cmd
+}
+
+// newSelfTestChildCmd is the self-test's child: hidden, run by verify.
+func newSelfTestChildCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "selftest-child PATH PORT",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			port, err := strconv.Atoi(args[1])
+			if err != nil {
+				return usageError{"selftest-child: port: " + err.Error()}
+			}
+			os.Exit(events.RunSelfTestChild(args[0], port))
+			return nil
+		},
+	}
+}
+
+func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
+	types, err := parseDriverTypes(o.Types)
+	if err != nil {
+		return err
+	}
+	mopts, err := o.Probe.options(nil)
+	if err != nil {
+		return err
+	}
+	facts, err := hostFacts(ctx, g)
+	if err != nil {
+		return err
+	}
+	res := &verifyResult{}
+	err = func() error {
+		d, err := loader.Choose(facts, types)
+		res.Decision = d
+		if err != nil {
+			return err
+		}
+		drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, Logger: g.logger})
+		if err != nil {
+			return err
+		}
+		if _, err := drv.Preflight(ctx, facts); err != nil {
+			return err
+		}
+		res.Verify, err = loader.Verify(ctx, drv, events.SelfTestOptions{
+			Command: selfTestCommand, Timeout: o.Timeout, Logger: g.logger,
+		})
+		return err
+	}()
+	if g.JSON() {
+		if jerr := writeJSON(g.stdout, res); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
+	printDecision(g.stdout, res.Decision)
+	if res.Verify != nil {
+		printSelfTest(g.stdout, res.Verify)
+	}
+	return err
 }

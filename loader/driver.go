@@ -1,0 +1,60 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/kdriver/kdriver/bpf/modern"
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/loader/host"
+)
+
+// ErrNotAvailable is returned for a driver type this build cannot install
+// yet (exit 1: it is not the host's fault).
+var ErrNotAvailable = errors.New("driver not available yet in this kdriver")
+
+// Driver is one driver type's part of the install pipeline. Each driver
+// type has one implementation; NewDriver picks it.
+type Driver interface {
+	// Type is the driver type this implements.
+	Type() DriverType
+	// Preflight checks what the host facts cannot tell (program and map
+	// types, privileges, the artifact's arch and vermagic) without changing
+	// anything. Errors that mean the host cannot run the driver wrap
+	// ErrUnsupported.
+	Preflight(ctx context.Context, f host.Facts) ([]string, error)
+	// Install makes the driver ready to capture (load a module, attach a
+	// probe) and says what it did.
+	Install(ctx context.Context, f host.Facts, opts InstallOptions) (string, error)
+	// Open starts reading the installed driver's events.
+	Open(ctx context.Context) (events.Source, error)
+	// Cleanup removes what Install left behind and says what it did.
+	Cleanup(ctx context.Context) (string, error)
+}
+
+// DriverConfig holds the settings of every driver type; each reads its part.
+type DriverConfig struct {
+	// Modern configures the modern eBPF probe (buffers, event types).
+	Modern modern.Options
+	// Logger receives progress; nil: silent.
+	Logger *slog.Logger
+}
+
+// NewDriver returns the implementation of driver type t.
+func NewDriver(t DriverType, cfg DriverConfig) (Driver, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch t {
+	case ModernEBPF:
+		return newModernDriver(cfg), nil
+	case Kmod:
+		// The kernel module driver (package kmod) plugs in here.
+		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
+	case EBPF, Userspace:
+		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
+	}
+	return nil, fmt.Errorf("driver type %q: %w", t, ErrDriverType)
+}
