@@ -1,12 +1,78 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdriver/kdriver/loader"
+)
+
+type cleanupOptions struct {
+	Types []string
+}
+
+// cleanupResult is one driver's cleanup, as --output json prints it.
+type cleanupResult struct {
+	Driver loader.DriverType `json:"driver"`
+	Done   string            `json:"done,omitempty"`
+	Error  string            `json:"error,omitempty"`
+}
 
 func newCleanupCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	o := &cleanupOptions{}
+	cmd := &cobra.Command{
 		Use:   "cleanup",
-		Short: "cleanup (not implemented yet)",
+		Short: "Unload the driver and remove what install left behind",
 		Args:  cobra.NoArgs,
-		RunE:  notImplemented("cleanup"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCleanup(cmd.Context(), g, o)
+		},
 	}
+	cmd.Flags().StringArrayVar(&o.Types, "type", nil, "driver type to clean up; repeatable (default: every driver this kdriver can install)")
+	return cmd
+}
+
+func runCleanup(ctx context.Context, g *globals, o *cleanupOptions) error {
+	types, err := parseDriverTypes(o.Types)
+	if err != nil {
+		return err
+	}
+	explicit := len(types) > 0
+	if !explicit || (len(types) == 1 && types[0] == loader.Auto) {
+		types, explicit = loader.AutoOrder(), false
+	}
+	var results []cleanupResult
+	var errs []error
+	for _, t := range types {
+		drv, err := loader.NewDriver(t, loader.DriverConfig{Logger: g.logger})
+		if errors.Is(err, loader.ErrNotAvailable) && !explicit {
+			continue // nothing of it can have been installed by this kdriver
+		}
+		r := cleanupResult{Driver: t}
+		if err == nil {
+			r.Done, err = drv.Cleanup(ctx)
+		}
+		if err != nil {
+			r.Error = err.Error()
+			errs = append(errs, err)
+		}
+		results = append(results, r)
+	}
+	if g.JSON() {
+		if err := writeJSON(g.stdout, results); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		for _, r := range results {
+			if r.Error != "" {
+				fmt.Fprintf(g.stdout, "%s: FAILED: %s\n", r.Driver, r.Error)
+			} else {
+				fmt.Fprintf(g.stdout, "%s: %s\n", r.Driver, r.Done)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
