@@ -88,7 +88,7 @@ func distroFor(os OS) (d distro, id, why string) {
 	case os.Fallback != "":
 		return byID(os.Fallback), os.Fallback, fmt.Sprintf("no os-release; legacy release file says %s", os.Fallback)
 	}
-	return generic{}, Undetermined, "no os-release (etc/os-release, usr/lib/os-release) and no legacy release file: target undetermined"
+	return generic{}, Undetermined, "no usable os-release (etc/os-release, usr/lib/os-release) and no legacy release file: target undetermined"
 }
 
 // byID maps a lower-case os-release ID to its rules.

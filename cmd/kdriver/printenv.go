@@ -1,12 +1,167 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/kernelrelease"
+	"github.com/kdriver/kdriver/loader"
+	"github.com/kdriver/kdriver/loader/host"
+)
 
 func newPrintenvCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "printenv",
-		Short: "printenv (not implemented yet)",
-		Args:  cobra.NoArgs,
-		RunE:  notImplemented("printenv"),
+		Short: "Print the values Falco's loader computes for this host: target, fixed kernel release/version, artifact names and URLs",
+		Long: `printenv prints what Falco's printenv prints, as KEY="value" lines:
+DRIVER DRIVERS_REPO DRIVER_VERSION DRIVER_NAME HOST_ROOT TARGET_ID ARCH
+KERNEL_RELEASE KERNEL_VERSION FIXED_KERNEL_RELEASE FIXED_KERNEL_VERSION.
+With --output json it prints one object with these in snake_case, plus the
+artifact file names, their URLs under every --repo and OCI references for
+oci:// repos.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPrintenv(cmd, g)
+		},
 	}
+}
+
+// artifactNames are the target's artifact names and where each --repo
+// keeps them.
+type artifactNames struct {
+	DriverName    string   `json:"driver_name"`
+	DriverVersion string   `json:"driver_version"`
+	KmodFile      string   `json:"kmod_file"`
+	EBPFFile      string   `json:"ebpf_file"`
+	KmodURLs      []string `json:"kmod_urls"`
+	EBPFURLs      []string `json:"ebpf_urls"`
+	KmodOCIRefs   []string `json:"kmod_oci_refs,omitempty"`
+	EBPFOCIRefs   []string `json:"ebpf_oci_refs,omitempty"`
+	Note          string   `json:"note,omitempty"`
+}
+
+// namesFor computes the artifact names for target t under the repos:
+// URLs in Falco's layout for http(s):// and file://, references for oci://.
+func namesFor(t kernelrelease.Target, driverName, driverVersion string, repos []string) (artifactNames, error) {
+	kmod := t.Artifact(driverName, driverVersion, artifacts.KindKmod)
+	ebpf := t.Artifact(driverName, driverVersion, artifacts.KindEBPF)
+	n := artifactNames{
+		DriverName:    driverName,
+		DriverVersion: driverVersion,
+		KmodFile:      kmod.FileName(),
+		EBPFFile:      ebpf.FileName(),
+		KmodURLs:      []string{},
+		EBPFURLs:      []string{},
+	}
+	for _, r := range repos {
+		scheme, err := artifacts.RepoScheme(r)
+		if err != nil {
+			return n, usageError{"--repo: " + err.Error()}
+		}
+		if scheme == "oci" {
+			n.KmodOCIRefs = append(n.KmodOCIRefs, artifacts.OCIRef(r, kmod))
+			n.EBPFOCIRefs = append(n.EBPFOCIRefs, artifacts.OCIRef(r, ebpf))
+			continue
+		}
+		n.KmodURLs = append(n.KmodURLs, artifacts.HTTPURL(r, kmod))
+		n.EBPFURLs = append(n.EBPFURLs, artifacts.HTTPURL(r, ebpf))
+	}
+	if len(repos) == 0 {
+		n.Note = "no --repo given: kdriver has no default artifact repository, so there are no URLs (give --repo or DRIVERS_REPO)"
+	}
+	return n, nil
+}
+
+// printenvResult is printenv's JSON.
+type printenvResult struct {
+	Driver             string   `json:"driver"`
+	DriversRepo        string   `json:"drivers_repo"`
+	Repos              []string `json:"repos"`
+	HostRoot           string   `json:"host_root"`
+	TargetID           string   `json:"target_id"`
+	Arch               string   `json:"arch"`
+	KernelRelease      string   `json:"kernel_release"`
+	KernelVersion      string   `json:"kernel_version"`
+	KernelVersionFull  string   `json:"kernel_version_full"`
+	FixedKernelRelease string   `json:"fixed_kernel_release"`
+	FixedKernelVersion string   `json:"fixed_kernel_version"`
+	artifactNames
+}
+
+func runPrintenv(cmd *cobra.Command, g *globals) error {
+	f, err := detectFacts(cmd, g)
+	if err != nil {
+		return err
+	}
+	names, err := namesFor(f.Target, g.DriverName, g.DriverVersion, g.Repos)
+	if err != nil {
+		return err
+	}
+	d, cerr := loader.Choose(f, nil)
+	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
+		return cerr
+	}
+	driver := ""
+	if d.Driver != "" {
+		driver = d.Driver.FalcoName()
+	}
+	repos := g.Repos
+	if repos == nil {
+		repos = []string{}
+	}
+	res := printenvResult{
+		Driver:             driver,
+		DriversRepo:        strings.Join(repos, ","),
+		Repos:              repos,
+		HostRoot:           g.HostRoot,
+		TargetID:           f.Target.ID,
+		Arch:               string(f.Arch),
+		KernelRelease:      f.Kernel.Release,
+		KernelVersion:      f.Target.KernelVersion.Token,
+		KernelVersionFull:  f.Kernel.Version,
+		FixedKernelRelease: f.Target.FixedRelease,
+		FixedKernelVersion: f.Target.FixedVersion,
+		artifactNames:      names,
+	}
+	if g.JSON() {
+		return writeJSON(g.stdout, res)
+	}
+	writeEnv(g.stdout, [][2]string{
+		{"DRIVER", res.Driver},
+		{"DRIVERS_REPO", res.DriversRepo},
+		{"DRIVER_VERSION", res.DriverVersion},
+		{"DRIVER_NAME", res.DriverName},
+		{"HOST_ROOT", res.HostRoot},
+		{"TARGET_ID", res.TargetID},
+		{"ARCH", res.Arch},
+		{"KERNEL_RELEASE", res.KernelRelease},
+		{"KERNEL_VERSION", res.KernelVersion},
+		{"FIXED_KERNEL_RELEASE", res.FixedKernelRelease},
+		{"FIXED_KERNEL_VERSION", res.FixedKernelVersion},
+	})
+	return nil
+}
+
+// writeEnv prints KEY="value" lines a shell can eval: '"', '\', '$' and
+// '`' are escaped.
+func writeEnv(w io.Writer, kv [][2]string) {
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`")
+	for _, p := range kv {
+		fmt.Fprintf(w, "%s=\"%s\"\n", p[0], esc.Replace(p[1]))
+	}
+}
+
+// detectFacts detects the host for detect and printenv, turning a bad
+// --arch into a usage error.
+func detectFacts(cmd *cobra.Command, g *globals) (host.Facts, error) {
+	f, err := hostFacts(cmd.Context(), g)
+	if err != nil && g.Arch != "" && errors.Is(err, kernelrelease.ErrUnknownArch) {
+		return f, usageError{"--arch: " + err.Error()}
+	}
+	return f, err
 }
