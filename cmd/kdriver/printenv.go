@@ -15,7 +15,8 @@ import (
 )
 
 func newPrintenvCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var types []string
+	cmd := &cobra.Command{
 		Use:   "printenv",
 		Short: "Print the values Falco's loader computes for this host: target, fixed kernel release/version, artifact names and URLs",
 		Long: `printenv prints what Falco's printenv prints, as KEY="value" lines:
@@ -23,12 +24,15 @@ DRIVER DRIVERS_REPO DRIVER_VERSION DRIVER_NAME HOST_ROOT TARGET_ID ARCH
 KERNEL_RELEASE KERNEL_VERSION FIXED_KERNEL_RELEASE FIXED_KERNEL_VERSION.
 With --output json it prints one object with these in snake_case, plus the
 artifact file names, their URLs under every --repo and OCI references for
-oci:// repos.`,
+oci:// repos. DRIVER is the driver kdriver would choose among --type
+(default auto), empty when none is possible.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPrintenv(cmd, g)
+			return runPrintenv(cmd, g, types)
 		},
 	}
+	cmd.Flags().StringArrayVar(&types, "type", nil, "driver types to consider for DRIVER, in order (repeatable; default auto)")
+	return cmd
 }
 
 // artifactNames are the target's artifact names and where each --repo
@@ -80,6 +84,7 @@ func namesFor(t kernelrelease.Target, driverName, driverVersion string, repos []
 // printenvResult is printenv's JSON.
 type printenvResult struct {
 	Driver             string   `json:"driver"`
+	DriverReason       string   `json:"driver_reason"`
 	DriversRepo        string   `json:"drivers_repo"`
 	Repos              []string `json:"repos"`
 	HostRoot           string   `json:"host_root"`
@@ -93,7 +98,11 @@ type printenvResult struct {
 	artifactNames
 }
 
-func runPrintenv(cmd *cobra.Command, g *globals) error {
+func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
+	wanted, err := parseDriverTypes(types)
+	if err != nil {
+		return err
+	}
 	f, err := detectFacts(cmd, g)
 	if err != nil {
 		return err
@@ -102,13 +111,15 @@ func runPrintenv(cmd *cobra.Command, g *globals) error {
 	if err != nil {
 		return err
 	}
-	d, cerr := loader.Choose(f, nil)
+	d, cerr := loader.Choose(f, wanted)
 	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
 		return cerr
 	}
-	driver := ""
+	driver, reason := "", d.Reason
 	if d.Driver != "" {
 		driver = d.Driver.FalcoName()
+	} else if cerr != nil {
+		reason = cerr.Error()
 	}
 	repos := g.Repos
 	if repos == nil {
@@ -116,6 +127,7 @@ func runPrintenv(cmd *cobra.Command, g *globals) error {
 	}
 	res := printenvResult{
 		Driver:             driver,
+		DriverReason:       reason,
 		DriversRepo:        strings.Join(repos, ","),
 		Repos:              repos,
 		HostRoot:           g.HostRoot,
