@@ -134,6 +134,9 @@ func Types() []Type {
 // ParseType maps an event type name ("openat_x") or a syscall name
 // ("openat", meaning all its types) to types.
 func ParseType(name string) []Type {
+	if name == "" {
+		return nil // process exit has no syscall name
+	}
 	var out []Type
 	for _, t := range Types() {
 		info := table[t]
