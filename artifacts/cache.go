@@ -55,7 +55,7 @@ type Result struct {
 	SHA256 string     `json:"sha256"`
 	Size   int64      `json:"size"`
 	Cached bool       `json:"cached"` // already in the cache, not downloaded
-	From   Descriptor `json:"from"`
+	From   Descriptor `json:"from,omitzero"`
 }
 
 func (c *Cache) log() *slog.Logger {

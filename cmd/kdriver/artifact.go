@@ -1,11 +1,400 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/kernelrelease"
+)
 
 func newArtifactCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "artifact",
-		Short: "publish, list and index built artifacts (not implemented yet)",
-		RunE:  notImplemented("artifact"),
+		Short: "Publish built artifacts to HTTP-layout dirs or OCI, list them, write the index",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageError{"artifact: give a subcommand: push, ls, index or keygen"}
+		},
+	}
+	cmd.AddCommand(newArtifactPushCmd(g), newArtifactLsCmd(g), newArtifactIndexCmd(g), newArtifactKeygenCmd(g))
+	return cmd
+}
+
+type pushOptions struct {
+	store    storeFlags
+	SignKey  string
+	TargetID string
+	Build    []string
+}
+
+func newArtifactPushCmd(g *globals) *cobra.Command {
+	o := &pushOptions{}
+	cmd := &cobra.Command{
+		Use:   "push FILE...",
+		Short: "Publish artifacts to every --repo (file:///dir or a directory path, oci://registry/repo)",
+		Long: `Publish built .ko/.o files. Each file's identity comes from FILE.json (an index
+entry, as the builder writes it) when present, else from its Falco-layout name
+<driver>_<target>_<release>_<version>.ko|.o with --driver-name, --driver-version and
+--arch (--target-id, --kernel-release and --kernel-version override the name's
+fields). Directories get the file, a .sha256 sidecar and an updated index.json
+(signed with --sign-key); OCI repositories get one manifest per artifact, tagged
+and annotated, and an index manifest.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPush(cmd.Context(), g, o, args)
+		},
+	}
+	bindStoreFlags(cmd.Flags(), &o.store)
+	cmd.Flags().StringVar(&o.SignKey, "sign-key", "", "ed25519 private key `FILE` (PKCS#8 PEM) to sign the index with")
+	cmd.Flags().StringVar(&o.TargetID, "target-id", "", "target ID of the file (default: from its name)")
+	cmd.Flags().StringArrayVar(&o.Build, "build", nil, "build information `KEY=VALUE` for the index; repeatable")
+	return cmd
+}
+
+// publishStores opens the --repo stores for publishing.
+func publishStores(g *globals, so *storeFlags, signKey string) ([]artifacts.Pusher, error) {
+	if len(g.Repos) == 0 {
+		return nil, usageError{"no store to publish to: give --repo file:///dir, a directory or oci://registry/repo"}
+	}
+	opts, err := so.options(g)
+	if err != nil {
+		return nil, err
+	}
+	if signKey != "" {
+		data, err := os.ReadFile(signKey)
+		if err != nil {
+			return nil, usageError{"--sign-key: " + err.Error()}
+		}
+		if opts.SignKey, err = artifacts.ParsePrivateKey(data); err != nil {
+			return nil, usageError{fmt.Sprintf("--sign-key %s: %v", signKey, err)}
+		}
+	}
+	var out []artifacts.Pusher
+	for _, r := range g.Repos {
+		var s artifacts.Store
+		if strings.Contains(r, "://") {
+			s, err = artifacts.Open(r, opts)
+		} else {
+			s, err = artifacts.NewFileStore(r, opts)
+		}
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		p, ok := s.(artifacts.Pusher)
+		if !ok {
+			return nil, usageError{fmt.Sprintf("--repo %s: %v: publish to a directory served by the web server, or to oci://", r, artifacts.ErrNoPush)}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) error {
+	stores, err := publishStores(g, &o.store, o.SignKey)
+	if err != nil {
+		return err
+	}
+	build := map[string]string{}
+	for _, b := range o.Build {
+		k, v, ok := strings.Cut(b, "=")
+		if !ok || k == "" {
+			return usageError{fmt.Sprintf("--build %q: want KEY=VALUE", b)}
+		}
+		build[k] = v
+	}
+	var entries []artifacts.Entry
+	for _, f := range files {
+		e, err := entryFor(g, o, f)
+		if err != nil {
+			return err
+		}
+		for k, v := range build {
+			if e.Build == nil {
+				e.Build = map[string]string{}
+			}
+			e.Build[k] = v
+		}
+		entries = append(entries, e)
+	}
+	type pushed struct {
+		Entry artifacts.Entry      `json:"entry"`
+		To    artifacts.Descriptor `json:"to"`
+	}
+	var out []pushed
+	for i, f := range files {
+		for _, s := range stores {
+			fh, err := os.Open(f)
+			if err != nil {
+				return err
+			}
+			d, err := s.Push(ctx, entries[i], fh)
+			fh.Close()
+			if err != nil {
+				return err
+			}
+			g.logger.Info("published", "file", entries[i].File, "to", d.Source)
+			out = append(out, pushed{entries[i], d})
+		}
+	}
+	if g.JSON() {
+		return writeJSON(g.stdout, map[string]any{"pushed": out})
+	}
+	for _, p := range out {
+		fmt.Fprintf(g.stdout, "%s\tsha256:%s\t%s\n", p.Entry.File, p.Entry.SHA256, p.To.Source)
+	}
+	return nil
+}
+
+// entryFor works out a file's index entry: FILE.json, else its name and
+// the flags; then its real digest and size.
+func entryFor(g *globals, o *pushOptions, file string) (artifacts.Entry, error) {
+	var e artifacts.Entry
+	meta, err := os.ReadFile(file + ".json")
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(meta, &e); err != nil {
+			return e, fmt.Errorf("%s.json: %w", file, err)
+		}
+		e.File = filepath.Base(file)
+	case errors.Is(err, os.ErrNotExist):
+		id, perr := artifacts.ParseFileName(filepath.Base(file), g.DriverName)
+		if perr != nil {
+			return e, usageError{perr.Error() + " (or write " + filepath.Base(file) + ".json)"}
+		}
+		id.DriverVersion = g.DriverVersion
+		arch := g.Arch
+		if arch == "" {
+			return e, usageError{fmt.Sprintf("%s: give --arch (x86_64 or aarch64) or write %s.json", file, filepath.Base(file))}
+		}
+		a, err := kernelrelease.ParseArch(arch)
+		if err != nil {
+			return e, usageError{err.Error()}
+		}
+		id.Arch = string(a)
+		if o.TargetID != "" {
+			id.TargetID = o.TargetID
+		}
+		if g.KernelRelease != "" {
+			id.KernelRelease = g.KernelRelease
+		}
+		if g.KernelVersion != "" {
+			id.KernelVersion = g.KernelVersion
+		}
+		e = artifacts.EntryFor(id)
+		if e.File != filepath.Base(file) {
+			return e, usageError{fmt.Sprintf("%s: the overrides name it %s; rename the file or drop the overrides", file, e.File)}
+		}
+	default:
+		return e, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return e, err
+	}
+	defer f.Close()
+	h := newSHA256()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return e, fmt.Errorf("%s: %w", file, err)
+	}
+	e.SHA256, e.Size = h.hex(), n
+	return e, nil
+}
+
+func newArtifactLsCmd(g *globals) *cobra.Command {
+	so := &storeFlags{}
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List the artifacts each --repo's index lists for --driver-version (all versions of a directory store)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLs(cmd.Context(), g, so)
+		},
+	}
+	bindStoreFlags(cmd.Flags(), so)
+	return cmd
+}
+
+type listed struct {
+	Store string           `json:"store"`
+	Index *artifacts.Index `json:"index"`
+}
+
+func runLs(ctx context.Context, g *globals, so *storeFlags) error {
+	if len(g.Repos) == 0 {
+		return usageError{"no artifact store: give --repo URL"}
+	}
+	opts, err := so.options(g)
+	if err != nil {
+		return err
+	}
+	arches := []string{string(kernelrelease.ArchX86_64), string(kernelrelease.ArchAarch64)}
+	if g.Arch != "" {
+		a, err := kernelrelease.ParseArch(g.Arch)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		arches = []string{string(a)}
+	}
+	var out []listed
+	for _, r := range g.Repos {
+		var s artifacts.Store
+		if strings.Contains(r, "://") {
+			s, err = artifacts.Open(r, opts)
+		} else {
+			s, err = artifacts.NewFileStore(r, opts)
+		}
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		pairs := [][2]string{}
+		if fs, ok := s.(*artifacts.FileStore); ok {
+			if pairs, err = fs.Versions(); err != nil {
+				return fmt.Errorf("store %s: %w", s.Name(), err)
+			}
+		} else {
+			for _, a := range arches {
+				pairs = append(pairs, [2]string{g.DriverVersion, a})
+			}
+		}
+		for _, p := range pairs {
+			var ix *artifacts.Index
+			switch st := s.(type) {
+			case *artifacts.OCIStore:
+				ix, err = st.IndexFor(ctx, g.DriverName, p[0], p[1])
+			case artifacts.Indexer:
+				ix, err = st.Index(ctx, p[0], p[1])
+			}
+			if errors.Is(err, artifacts.ErrNotFound) {
+				g.logger.Debug("no index", "store", s.Name(), "version", p[0], "arch", p[1])
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("store %s: %w", s.Name(), err)
+			}
+			out = append(out, listed{s.Name(), ix})
+		}
+	}
+	if g.JSON() {
+		if out == nil {
+			out = []listed{}
+		}
+		return writeJSON(g.stdout, map[string]any{"indexes": out})
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STORE\tVERSION\tARCH\tKIND\tTARGET\tKERNEL RELEASE\tKERNEL VERSION\tSIZE\tSHA256")
+	for _, l := range out {
+		for _, e := range l.Index.Artifacts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.12s\n", l.Store, l.Index.DriverVersion, l.Index.Arch, e.Kind, e.TargetID, e.KernelRelease, e.KernelVersion, e.Size, e.SHA256)
+		}
+	}
+	return tw.Flush()
+}
+
+func newArtifactIndexCmd(g *globals) *cobra.Command {
+	var signKey string
+	so := &storeFlags{}
+	cmd := &cobra.Command{
+		Use:   "index DIR...",
+		Short: "Rebuild index.json (and its signature) of directory stores from the files in them",
+		Long: `Recompute the sha256 and size of every .ko/.o in each <driver version>/<arch>
+folder of the directories, keep the identity and build information the old index
+had, name new files from their Falco-layout names (--driver-name), and write
+index.json atomically, signed with --sign-key.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			return runIndex(cmd.Context(), g, so, signKey, dirs)
+		},
+	}
+	cmd.Flags().StringVar(&signKey, "sign-key", "", "ed25519 private key `FILE` (PKCS#8 PEM) to sign the indexes with")
+	return cmd
+}
+
+func runIndex(ctx context.Context, g *globals, so *storeFlags, signKey string, dirs []string) error {
+	g.Repos = dirs
+	stores, err := publishStores(g, so, signKey)
+	if err != nil {
+		return err
+	}
+	var out []*artifacts.Index
+	for _, p := range stores {
+		fs, ok := p.(*artifacts.FileStore)
+		if !ok {
+			return usageError{fmt.Sprintf("%s: artifact index rebuilds directory stores only (OCI indexes are written by push)", p.Name())}
+		}
+		pairs, err := fs.Versions()
+		if err != nil {
+			return fmt.Errorf("store %s: %w", fs.Name(), err)
+		}
+		for _, pr := range pairs {
+			ix, skipped, err := fs.Reindex(ctx, g.DriverName, pr[0], pr[1])
+			if err != nil {
+				return fmt.Errorf("store %s: %w", fs.Name(), err)
+			}
+			for _, s := range skipped {
+				g.logger.Warn("not indexed: name is not <driver>_<target>_<release>_<version> for this --driver-name and the old index does not list it", "file", filepath.Join(pr[0], pr[1], s))
+			}
+			out = append(out, ix)
+			if !g.JSON() {
+				fmt.Fprintf(g.stdout, "%s/%s/%s/%s\t%d artifacts\n", fs.Name(), pr[0], pr[1], artifacts.IndexFile, len(ix.Artifacts))
+			}
+		}
+	}
+	if g.JSON() {
+		return writeJSON(g.stdout, map[string]any{"indexes": out})
+	}
+	return nil
+}
+
+func newArtifactKeygenCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen PREFIX",
+		Short: "Write a new ed25519 key pair for signing indexes: PREFIX.key (private, 0600) and PREFIX.pub",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			priv, pub, err := artifacts.GenerateKey()
+			if err != nil {
+				return err
+			}
+			// Never overwrite a key: an index signed with it would stop verifying.
+			if err := writeNew(args[0]+".key", priv, 0o600); err != nil {
+				return err
+			}
+			if err := writeNew(args[0]+".pub", pub, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s.key\n%s.pub\n", args[0], args[0])
+			return nil
+		},
 	}
 }
+
+func writeNew(p string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+type sha256Writer struct{ hash.Hash }
+
+func newSHA256() sha256Writer      { return sha256Writer{sha256.New()} }
+func (h sha256Writer) hex() string { return hex.EncodeToString(h.Sum(nil)) }
