@@ -1,0 +1,360 @@
+package builder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/builder/headers"
+	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/kmod"
+	"github.com/kdriver/kdriver/templates"
+)
+
+// Status of one target in a report.
+const (
+	StatusBuilt  = "built"
+	StatusCached = "cached"
+	StatusFailed = "failed"
+)
+
+// ChooseBackend picks the backend for a target once its compiler is known.
+type ChooseBackend func(ctx context.Context, t matrix.Target, c Compiler) (Backend, error)
+
+// Options configure a Builder.
+type Options struct {
+	Headers *headers.Store
+	Choose  ChooseBackend
+	// Mode names the backend policy (local, docker, auto…); it is part of
+	// the cache key, because the compiler binary differs between them.
+	Mode          string
+	Source        Source
+	OutDir        string // artifacts in the Falco layout: <version>/<arch>/<file>
+	CacheDir      string // build records: <CacheDir>/<key>/
+	Jobs          int
+	Retries       int
+	DriverName    string
+	DriverVersion string
+	HostArch      string // x86_64 or aarch64
+	Logger        *slog.Logger
+	// Verify checks a built artifact before it is cached and published
+	// (default: the kmod preflight for the target's arch and release).
+	Verify func(path string, t matrix.Target) error
+}
+
+// Builder builds a matrix.
+type Builder struct {
+	opts      Options
+	srcDigest string
+	srcDir    string
+}
+
+// TargetResult is one line of a report.
+type TargetResult struct {
+	Target        string  `json:"target"`
+	Arch          string  `json:"arch"`
+	KernelRelease string  `json:"kernel_release"`
+	Status        string  `json:"status"`
+	Artifact      string  `json:"artifact,omitempty"`
+	SHA256        string  `json:"sha256,omitempty"`
+	CacheKey      string  `json:"cache_key"`
+	Backend       string  `json:"backend,omitempty"`
+	Compiler      string  `json:"compiler,omitempty"`
+	Attempts      int     `json:"attempts"`
+	Seconds       float64 `json:"seconds"`
+	Log           string  `json:"log,omitempty"`
+	Error         string  `json:"error,omitempty"`
+}
+
+// Report is the result of a run.
+type Report struct {
+	Results []TargetResult `json:"results"`
+	Built   int            `json:"built"`
+	Cached  int            `json:"cached"`
+	Failed  int            `json:"failed"`
+	Seconds float64        `json:"seconds"`
+}
+
+// ErrFailed is returned by Run when some target failed.
+var ErrFailed = errors.New("some targets failed")
+
+// New checks the options and digests the driver source.
+func New(opts Options) (*Builder, error) {
+	if opts.Jobs < 1 {
+		opts.Jobs = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Verify == nil {
+		module := opts.Source.Module
+		opts.Verify = func(path string, t matrix.Target) error {
+			_, err := kmod.Preflight(path, kmod.Want{Arch: t.Arch, KernelRelease: t.KernelRelease, Name: module})
+			return err
+		}
+	}
+	if opts.Source.Module == "" {
+		return nil, errors.New("builder: no module name")
+	}
+	d, err := opts.Source.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{opts: opts, srcDigest: d}, nil
+}
+
+// Key is the input-addressed cache key of a target: driver source, header
+// packages, kind, identity and backend policy. It needs no download.
+func (b *Builder) Key(t matrix.Target) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "kdriver build v1\nsource %s\ntree %s\nkind kmod\ndriver %s %s\narch %s\nmode %s\nname %s %s\n",
+		b.srcDigest, headers.Key(t), b.opts.DriverName, b.opts.DriverVersion, t.Arch, b.opts.Mode,
+		t.FixedKernelRelease, t.FixedKernelVersion)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ID is the artifact identity of a target.
+func (b *Builder) ID(t matrix.Target) artifacts.ID {
+	return artifacts.ID{
+		DriverName: b.opts.DriverName, DriverVersion: b.opts.DriverVersion, Kind: artifacts.KindKmod,
+		Arch: t.Arch, TargetID: t.TargetID, KernelRelease: t.FixedKernelRelease, KernelVersion: t.FixedKernelVersion,
+	}
+}
+
+// Run builds every target, Jobs at a time. The report lists every target
+// in input order; the error is ErrFailed when one or more failed.
+func (b *Builder) Run(ctx context.Context, targets []matrix.Target) (*Report, error) {
+	start := time.Now()
+	rep := &Report{Results: make([]TargetResult, len(targets))}
+	tmp, err := os.MkdirTemp("", "kdriver-src-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := b.opts.Source.Prepare(tmp); err != nil {
+		return nil, err
+	}
+	b.srcDir = tmp
+
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < b.opts.Jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rep.Results[i] = b.one(ctx, targets[i])
+			}
+		}()
+	}
+	for i := range targets {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	for i, r := range rep.Results {
+		switch r.Status {
+		case StatusBuilt:
+			rep.Built++
+		case StatusCached:
+			rep.Cached++
+		default:
+			if r.Status == "" {
+				rep.Results[i] = TargetResult{Target: targets[i].Name, Status: StatusFailed, Error: "not started: " + context.Cause(ctx).Error()}
+			}
+			rep.Failed++
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	if rep.Failed > 0 {
+		return rep, fmt.Errorf("%d of %d: %w", rep.Failed, len(targets), ErrFailed)
+	}
+	return rep, nil
+}
+
+func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
+	start := time.Now()
+	key := b.Key(t)
+	res := TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease, CacheKey: key}
+	id := b.ID(t)
+	out := filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())
+	rec := filepath.Join(b.opts.CacheDir, key)
+	log := b.opts.Logger.With("target", t.Name)
+	if m, err := readRecord(rec); err == nil {
+		if err := place(filepath.Join(rec, id.FileName()), out); err == nil {
+			res.Status, res.Artifact, res.SHA256 = StatusCached, out, m.SHA256
+			res.Backend, res.Compiler, res.Log = m.Backend, m.Compiler, filepath.Join(rec, "build.log")
+			res.Seconds = time.Since(start).Seconds()
+			log.Info("cached", "artifact", out)
+			return res
+		}
+	}
+	var err error
+	for res.Attempts = 1; ; res.Attempts++ {
+		err = b.build(ctx, t, id, rec, &res)
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrNoCompiler) || res.Attempts > b.opts.Retries {
+			break
+		}
+		log.Warn("build failed, retrying", "attempt", res.Attempts, "err", err)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		res.Status, res.Error = StatusFailed, err.Error()
+		log.Error("failed", "err", err)
+		return res
+	}
+	if err := place(filepath.Join(rec, id.FileName()), out); err != nil {
+		res.Status, res.Error = StatusFailed, err.Error()
+		return res
+	}
+	res.Status, res.Artifact = StatusBuilt, out
+	log.Info("built", "artifact", out, "seconds", fmt.Sprintf("%.1f", res.Seconds))
+	return res
+}
+
+// record is what a finished build leaves next to its artifact.
+type record struct {
+	Target   string `json:"target"`
+	SHA256   string `json:"sha256"`
+	Backend  string `json:"backend"`
+	Compiler string `json:"compiler"`
+}
+
+func readRecord(dir string) (*record, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "record.json"))
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	return &r, json.Unmarshal(b, &r)
+}
+
+func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, rec string, res *TargetResult) error {
+	tree, err := b.opts.Headers.Tree(ctx, t)
+	if err != nil {
+		return err
+	}
+	cc, err := ReadCompiler(tree.KDIR)
+	if err != nil {
+		return err
+	}
+	res.Compiler = cc.Text
+	be, err := b.opts.Choose(ctx, t, cc)
+	if err != nil {
+		return err
+	}
+	res.Backend = be.Name()
+	cross := t.Arch != b.opts.HostArch
+	script, err := templates.Render(templates.Data{Family: family(t), Kind: "kmod", Target: t.Name, Cross: cross})
+	if err != nil {
+		return err
+	}
+	env := map[string]string{
+		"MODULE": b.opts.Source.Module, "KARCH": kernelArch(t.Arch), "JOBS": "2",
+		"DRIVER_VERSION": b.opts.DriverVersion,
+	}
+	if cross {
+		env["CROSS_COMPILE"] = CrossPrefix(t.Arch, b.opts.HostArch)
+	}
+	r, err := be.Build(ctx, Job{
+		Name: t.Name, Script: script, Root: tree.Root, KDIR: tree.RelKDIR(), Source: b.srcDir,
+		Artifact: b.opts.Source.Module + ".ko", Compiler: cc, Suite: t.Suite, Env: env,
+	})
+	// Keep the log of the last attempt whatever happened.
+	if mkErr := os.MkdirAll(filepath.Dir(rec), 0o755); mkErr != nil {
+		return mkErr
+	}
+	tmp, mkErr := os.MkdirTemp(filepath.Dir(rec), ".tmp-")
+	if mkErr != nil {
+		return mkErr
+	}
+	defer os.RemoveAll(tmp)
+	logFile := filepath.Join(b.opts.CacheDir, "logs", t.Name+".log")
+	_ = os.MkdirAll(filepath.Dir(logFile), 0o755)
+	_ = os.WriteFile(logFile, r.Log, 0o644)
+	res.Log = logFile
+	if err != nil {
+		return err
+	}
+	ko := filepath.Join(tmp, id.FileName())
+	if err := os.WriteFile(ko, r.Artifact, 0o644); err != nil {
+		return err
+	}
+	// Never publish a module that would not load on its kernel.
+	if err := b.opts.Verify(ko, t); err != nil {
+		return fmt.Errorf("%s: preflight: %w", t.Name, err)
+	}
+	sum := sha256.Sum256(r.Artifact)
+	res.SHA256 = hex.EncodeToString(sum[:])
+	m, _ := json.MarshalIndent(record{Target: t.Name, SHA256: res.SHA256, Backend: be.Name(), Compiler: cc.Text}, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "record.json"), m, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "build.log"), r.Log, 0o644); err != nil {
+		return err
+	}
+	_ = os.RemoveAll(rec) // a stale, incomplete record
+	return os.Rename(tmp, rec)
+}
+
+// place copies the cached artifact to its output path atomically, unless
+// an identical file is already there.
+func place(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if cur, err := os.ReadFile(dst); err == nil && string(cur) == string(b) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
+}
+
+func family(t matrix.Target) string {
+	switch t.Distro {
+	case "debian", "ubuntu":
+		return "debian"
+	}
+	return "rpm"
+}
+
+// kernelArch is the kernel's ARCH= for a target arch.
+func kernelArch(arch string) string {
+	switch arch {
+	case "x86_64":
+		return "x86"
+	case "aarch64":
+		return "arm64"
+	}
+	return arch
+}

@@ -1,0 +1,293 @@
+// Package headers turns a matrix target's packages into a kernel build tree
+// (KDIR): each package downloaded once into a content-addressed cache and
+// checked against its SHA256, extracted once per digest, and the trees of a
+// target assembled with hard links into one root whose KDIR builds modules
+// with `make -C KDIR M=…` anywhere it is mounted.
+package headers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kdriver/kdriver/builder/download"
+	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/builder/unpack"
+)
+
+// ErrNoKDIR is returned when the packages hold no tree for the release.
+var ErrNoKDIR = errors.New("no kernel build tree in the packages")
+
+// Store keeps downloads, extracted packages and assembled trees under Dir:
+//
+//	Dir/sha256/<digest>       verified package files
+//	Dir/pkgs/<digest>/        one package extracted
+//	Dir/trees/<key>/          one target's assembled root
+type Store struct {
+	Dir    string
+	Cache  *download.Cache
+	Logger *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per digest: one extraction at a time
+}
+
+// lock serialises work on one digest within this process (across processes
+// the atomic renames keep the cache consistent).
+func (s *Store) lock(key string) func() {
+	s.mu.Lock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := s.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		s.locks[key] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// Tree is an assembled kernel build tree.
+type Tree struct {
+	Root string // the assembled root (usr/src/… below it)
+	KDIR string // absolute path of the tree to pass to make -C
+	Key  string // digest of the packages the tree is made of
+}
+
+// RelKDIR is KDIR relative to Root (for mounting Root elsewhere).
+func (t *Tree) RelKDIR() string {
+	r, _ := filepath.Rel(t.Root, t.KDIR)
+	return r
+}
+
+// Packages returns the packages a target's tree is made of: for a cross
+// build the host's kbuild helpers replace the target arch's.
+func Packages(t matrix.Target) []matrix.Package {
+	cross := len(t.ByRole(matrix.RoleHostKbuild)) > 0
+	var out []matrix.Package
+	for _, p := range t.Packages {
+		if cross && p.Role == matrix.RoleKbuild {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Key is the digest of a target's tree: its packages' digests and roles.
+func Key(t matrix.Target) string {
+	var lines []string
+	for _, p := range Packages(t) {
+		lines = append(lines, p.Role+" "+p.SHA256)
+	}
+	sort.Strings(lines)
+	h := sha256.Sum256([]byte("tree v1\n" + t.KernelRelease + "\n" + strings.Join(lines, "\n")))
+	return hex.EncodeToString(h[:])
+}
+
+// include selects what a build needs from header packages: the source
+// trees and the kbuild helpers, not /lib/modules links or docs.
+func include(name string) bool {
+	return strings.HasPrefix(name, "usr/src/") || strings.HasPrefix(name, "usr/lib/linux-kbuild-") ||
+		strings.HasPrefix(name, "lib/linux-kbuild-")
+}
+
+const complete = ".kdriver-complete"
+
+// Tree returns the target's assembled tree, building it on a miss.
+func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
+	key := Key(t)
+	defer s.lock("tree " + key)()
+	final := filepath.Join(s.Dir, "trees", key)
+	tree := &Tree{Root: final, Key: key}
+	if _, err := os.Stat(filepath.Join(final, complete)); err == nil {
+		return tree, tree.findKDIR(t)
+	}
+	var dirs []string
+	for _, p := range Packages(t) {
+		d, err := s.extract(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", t.Name, err)
+		}
+		dirs = append(dirs, d)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, d := range dirs {
+		if err := linkTree(d, tmp); err != nil {
+			return nil, fmt.Errorf("target %s: assemble: %w", t.Name, err)
+		}
+	}
+	if err := fixMakefiles(tmp); err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, complete), []byte(key+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(filepath.Join(final, complete)); serr != nil {
+			return nil, err
+		} // another build assembled it first
+	}
+	s.log().Debug("tree assembled", "target", t.Name, "key", key[:12])
+	return tree, tree.findKDIR(t)
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// extract returns the directory holding package p extracted, verified
+// download and extraction both cached by digest.
+func (s *Store) extract(ctx context.Context, p matrix.Package) (string, error) {
+	defer s.lock("pkg " + p.SHA256)()
+	dir := filepath.Join(s.Dir, "pkgs", p.SHA256)
+	if _, err := os.Stat(filepath.Join(dir, complete)); err == nil {
+		return dir, nil
+	}
+	file, hit, err := s.Cache.Get(ctx, p.URL, download.Want{Size: p.Size, SHA256: p.SHA256})
+	if err != nil {
+		return "", fmt.Errorf("package %s: %w", p.Name, err)
+	}
+	s.log().Debug("package", "name", p.Name, "cached", hit)
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	opts := unpack.Options{Include: include}
+	if strings.HasSuffix(p.URL, ".rpm") {
+		_, err = unpack.RPM(ctx, f, tmp, opts)
+	} else {
+		_, err = unpack.Deb(ctx, f, tmp, opts)
+	}
+	if err != nil {
+		return "", fmt.Errorf("package %s: %w", p.Name, err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, complete), nil, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, complete)); serr != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// linkTree recreates src under dst with hard links (copies across devices).
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel == complete {
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			_ = os.Remove(target)
+			return os.Symlink(l, target)
+		default:
+			_ = os.Remove(target)
+			if err := os.Link(p, target); err == nil {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fi, _ := d.Info()
+			return os.WriteFile(target, b, fi.Mode().Perm())
+		}
+	})
+}
+
+var absInclude = regexp.MustCompile(`(?m)^include /usr/src/([^/\s]+)/Makefile$`)
+
+// fixMakefiles rewrites Debian's "include /usr/src/<common>/Makefile" in each
+// usr/src/*/Makefile to a path relative to the tree, so the assembled tree
+// works wherever it is (the host's /usr/src is never read).
+func fixMakefiles(root string) error {
+	mks, _ := filepath.Glob(filepath.Join(root, "usr/src/*/Makefile"))
+	for _, mk := range mks {
+		b, err := os.ReadFile(mk)
+		if err != nil {
+			return err
+		}
+		if !absInclude.Match(b) {
+			continue
+		}
+		var missing error
+		out := absInclude.ReplaceAllFunc(b, func(m []byte) []byte {
+			dir := string(absInclude.FindSubmatch(m)[1])
+			if _, err := os.Stat(filepath.Join(root, "usr/src", dir, "Makefile")); err != nil {
+				missing = fmt.Errorf("%s includes %s, which no package provides: %w", mk, dir, ErrNoKDIR)
+			}
+			return []byte("include ../" + path.Clean(dir) + "/Makefile")
+		})
+		if missing != nil {
+			return missing
+		}
+		// The file is a hard link into the package cache: replace, never edit.
+		if err := os.Remove(mk); err != nil {
+			return err
+		}
+		if err := os.WriteFile(mk, out, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tree) findKDIR(target matrix.Target) error {
+	for _, c := range []string{
+		"usr/src/linux-headers-" + target.KernelRelease, // Debian, Ubuntu
+		"usr/src/kernels/" + target.KernelRelease,       // RPM distros
+	} {
+		d := filepath.Join(t.Root, c)
+		if _, err := os.Stat(filepath.Join(d, "Makefile")); err == nil {
+			t.KDIR = d
+			return nil
+		}
+	}
+	return fmt.Errorf("target %s: release %s: %w", target.Name, target.KernelRelease, ErrNoKDIR)
+}
