@@ -164,7 +164,7 @@ func FuzzParseRelease(f *testing.F) {
 		// The target rules must accept whatever Parse accepts.
 		_ = NewTarget(OS{ID: "ubuntu"}, r, ParseVersion(s), ArchX86_64)
 		_ = NewTarget(OS{ID: "debian"}, r, ParseVersion(s), ArchX86_64)
-		_ = NewTarget(OS{ID: "flatcar", VersionID: s}, r, ParseVersion(s), ArchX86_64)
+		_ = NewTarget(OS{ID: "flatcar", VersionID: s}, r, ParseVersion(s), ArchX86_64).Validate()
 	})
 }
 

@@ -1,6 +1,7 @@
 package kernelrelease
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -80,6 +81,8 @@ func distroFor(os OS) (d distro, id, why string) {
 	switch {
 	case os.ID != "" && mkOK:
 		return minikube{version: mk}, "minikube", fmt.Sprintf("etc/VERSION names minikube %s (os-release ID %q)", mk, os.ID)
+	case os.ID != "" && !validID(strings.ToLower(os.ID)):
+		return generic{}, Undetermined, fmt.Sprintf("os-release ID %q has characters other than a-z 0-9 . _ -: target undetermined", os.ID)
 	case os.ID != "":
 		lower := strings.ToLower(os.ID)
 		return byID(lower), "", fmt.Sprintf("os-release ID %q", os.ID)
@@ -89,6 +92,17 @@ func distroFor(os OS) (d distro, id, why string) {
 		return byID(os.Fallback), os.Fallback, fmt.Sprintf("no os-release; legacy release file says %s", os.Fallback)
 	}
 	return generic{}, Undetermined, "no usable os-release (etc/os-release, usr/lib/os-release) and no legacy release file: target undetermined"
+}
+
+// validID: os-release(5) allows only a-z, 0-9, '.', '_' and '-' in ID.
+func validID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return id != "" && id != "." && id != ".."
 }
 
 // byID maps a lower-case os-release ID to its rules.
@@ -125,4 +139,33 @@ func (t Target) Artifact(driverName, driverVersion string, kind artifacts.Kind) 
 		KernelRelease: t.FixedRelease,
 		KernelVersion: t.FixedVersion,
 	}
+}
+
+// ErrName is returned by Validate when the target's strings cannot form a
+// safe artifact file name.
+var ErrName = errors.New("cannot name artifacts")
+
+// Validate checks that the target ID and the fixed kernel release and
+// version can go into a file name and a URL path unescaped: non-empty,
+// printable ASCII without spaces or slashes, not "." or "..". Falco would
+// build a name anyway; kdriver refuses to fetch or store one.
+func (t Target) Validate() error {
+	for _, p := range []struct{ what, v, fix string }{
+		{"target ID", t.ID, "check os-release's ID"},
+		{"kernel release", t.FixedRelease, "pass --kernel-release"},
+		{"kernel version", t.FixedVersion, "pass --kernel-version"},
+	} {
+		if p.v == "" {
+			return fmt.Errorf("%w: %s is empty: %s", ErrName, p.what, p.fix)
+		}
+		if p.v == "." || p.v == ".." {
+			return fmt.Errorf("%w: %s is %q: %s", ErrName, p.what, p.v, p.fix)
+		}
+		for i := 0; i < len(p.v); i++ {
+			if c := p.v[i]; c <= ' ' || c >= 0x7f || c == '/' || c == '\\' {
+				return fmt.Errorf("%w: %s %q has a space, slash or non-printable character: %s", ErrName, p.what, p.v, p.fix)
+			}
+		}
+	}
+	return nil
 }

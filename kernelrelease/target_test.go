@@ -1,6 +1,7 @@
 package kernelrelease
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -169,5 +170,38 @@ func TestTargetOddInput(t *testing.T) {
 				t.Errorf("notes %q do not mention %q", tg.Notes, tt.wantNote)
 			}
 		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := NewTarget(OS{ID: "ubuntu"}, MustParse("6.8.0-45-generic"), ParseVersion("#45~22.04.1-Ubuntu SMP"), ArchX86_64)
+	if err := good.Validate(); err != nil {
+		t.Errorf("valid target: %v", err)
+	}
+	tests := []struct {
+		name    string
+		os      OS
+		release string
+		version string
+		want    string
+	}{
+		{"empty version", OS{ID: "debian"}, "6.1.0-13-amd64", "", "kernel version is empty"},
+		{"slash in release", OS{ID: "debian"}, "6.1.0/../../x", "#1", "slash"},
+		{"space in version override", OS{ID: "talos", VersionID: "v1 2"}, "6.6.43-talos", "#1", "kernel version"},
+		{"dot dot", OS{ID: "arch"}, "..", "#1", `".."`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kr, _ := Parse(tt.release)
+			err := NewTarget(tt.os, kr, ParseVersion(tt.version), ArchX86_64).Validate()
+			if !errors.Is(err, ErrName) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want ErrName mentioning %q", err, tt.want)
+			}
+		})
+	}
+	// An os-release ID outside os-release(5)'s charset never becomes a path.
+	tg := NewTarget(OS{ID: "../../etc"}, MustParse("6.1.0"), ParseVersion("#1"), ArchX86_64)
+	if tg.ID != Undetermined || !strings.Contains(tg.Notes[0], "a-z 0-9") {
+		t.Errorf("bad ID gave target %q, notes %q", tg.ID, tg.Notes)
 	}
 }

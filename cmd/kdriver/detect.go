@@ -62,7 +62,7 @@ func runDetect(cmd *cobra.Command, g *globals, o *detectOptions) error {
 		return cerr
 	}
 	if g.JSON() {
-		if err := writeJSON(g.stdout, detectResult{Host: f, Decision: d, Artifacts: names}); err != nil {
+		if err := writeResult(g.stdout, detectResult{Host: f, Decision: d, Artifacts: names}); err != nil {
 			return err
 		}
 	} else {
@@ -137,6 +137,9 @@ func printNames(w io.Writer, n artifactNames) {
 	}
 	for _, r := range append(append([]string{}, n.KmodOCIRefs...), n.EBPFOCIRefs...) {
 		fmt.Fprintf(w, "  oci   %s\n", r)
+	}
+	if n.NameError != "" {
+		fmt.Fprintf(w, "  error: %s (no URLs)\n", n.NameError)
 	}
 	if n.Note != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(n.Note))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type artifactNames struct {
 	EBPFURLs      []string `json:"ebpf_urls"`
 	KmodOCIRefs   []string `json:"kmod_oci_refs,omitempty"`
 	EBPFOCIRefs   []string `json:"ebpf_oci_refs,omitempty"`
+	NameError     string   `json:"name_error,omitempty"`
 	Note          string   `json:"note,omitempty"`
 }
 
@@ -62,20 +64,27 @@ func namesFor(t kernelrelease.Target, driverName, driverVersion string, repos []
 		KmodURLs:      []string{},
 		EBPFURLs:      []string{},
 	}
+	if err := t.Validate(); err != nil {
+		// Falco would still build these names; kdriver gives no URL for them.
+		n.NameError = err.Error()
+	}
 	for _, r := range repos {
 		scheme, err := artifacts.RepoScheme(r)
 		if err != nil {
 			return n, usageError{"--repo: " + err.Error()}
 		}
-		if scheme == "oci" {
+		switch {
+		case n.NameError != "":
+			continue
+		case scheme == "oci":
 			n.KmodOCIRefs = append(n.KmodOCIRefs, artifacts.OCIRef(r, kmod))
 			n.EBPFOCIRefs = append(n.EBPFOCIRefs, artifacts.OCIRef(r, ebpf))
-			continue
+		default:
+			n.KmodURLs = append(n.KmodURLs, artifacts.HTTPURL(r, kmod))
+			n.EBPFURLs = append(n.EBPFURLs, artifacts.HTTPURL(r, ebpf))
 		}
-		n.KmodURLs = append(n.KmodURLs, artifacts.HTTPURL(r, kmod))
-		n.EBPFURLs = append(n.EBPFURLs, artifacts.HTTPURL(r, ebpf))
 	}
-	if len(repos) == 0 {
+	if len(repos) == 0 && n.NameError == "" {
 		n.Note = "no --repo given: kdriver has no default artifact repository, so there are no URLs (give --repo or DRIVERS_REPO)"
 	}
 	return n, nil
@@ -141,7 +150,7 @@ func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
 		artifactNames:      names,
 	}
 	if g.JSON() {
-		return writeJSON(g.stdout, res)
+		return writeResult(g.stdout, res)
 	}
 	writeEnv(g.stdout, [][2]string{
 		{"DRIVER", res.Driver},
@@ -176,4 +185,13 @@ func detectFacts(cmd *cobra.Command, g *globals) (host.Facts, error) {
 		return f, usageError{"--arch: " + err.Error()}
 	}
 	return f, err
+}
+
+// writeResult prints v as indented JSON without HTML escaping, so reasons
+// read "kernel 6.1.0 >= 5.8.0" and not "\u003e=".
+func writeResult(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

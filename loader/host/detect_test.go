@@ -203,3 +203,32 @@ func TestDetectThisHost(t *testing.T) {
 		t.Errorf("modules reported present without /proc/modules: %s", f.Modules.Detail)
 	}
 }
+
+// FuzzDetect feeds arbitrary file contents to Detect: it must never panic,
+// and must either fail with one of its documented errors or produce a
+// target with an ID.
+func FuzzDetect(f *testing.F) {
+	f.Add([]byte("ID=ubuntu\n"), []byte("5.15.0-1051-aws"), []byte("#56~20.04.1-Ubuntu SMP"), []byte("x86_64"), []byte("none [integrity]"), []byte(""))
+	f.Add([]byte("ID=flatcar\nVERSION_ID=1.2.3\n"), []byte("6.6.54-flatcar"), []byte("#1"), []byte("aarch64"), []byte("[confidentiality"), []byte("v1.2"))
+	f.Add([]byte("ID=bottlerocket\nVARIANT_ID=-\n"), []byte(""), []byte(""), []byte(""), []byte("]["), []byte("1.2.3"))
+	f.Fuzz(func(t *testing.T, osRelease, release, version, arch, lockdown, minikube []byte) {
+		fsys := fstest.MapFS{
+			"etc/os-release":               {Data: osRelease},
+			"proc/sys/kernel/osrelease":    {Data: release},
+			"proc/sys/kernel/version":      {Data: version},
+			"proc/sys/kernel/arch":         {Data: arch},
+			"sys/kernel/security/lockdown": {Data: lockdown},
+			"etc/VERSION":                  {Data: minikube},
+		}
+		facts, err := Detect(context.Background(), fsys, "/fuzz", Options{DriverName: "kdriver"})
+		if err != nil {
+			if !errors.Is(err, kernelrelease.ErrUnknownArch) && !errors.Is(err, ErrNoKernelRelease) {
+				t.Fatalf("undocumented error: %v", err)
+			}
+			return
+		}
+		if facts.Target.ID == "" && facts.OS.ID == "" {
+			t.Fatalf("no target ID for %+v", facts.OS)
+		}
+	})
+}
