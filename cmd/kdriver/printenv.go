@@ -137,7 +137,7 @@ func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
 	res := printenvResult{
 		Driver:             driver,
 		DriverReason:       reason,
-		DriversRepo:        strings.Join(repos, ","),
+		DriversRepo:        strings.Join(repos, ", "), // as Falco joins them
 		Repos:              repos,
 		HostRoot:           g.HostRoot,
 		TargetID:           f.Target.ID,
