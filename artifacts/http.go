@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -206,7 +207,7 @@ func (h *httpBody) connect() error {
 			return nil
 		}
 		if !retry {
-			return err
+			return fmt.Errorf("GET %s: %w", h.url, err)
 		}
 		last = err
 	}
@@ -240,7 +241,7 @@ func (h *httpBody) try() (err error, retry bool) {
 	}()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, h.url, nil)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", h.url, err), false
+		return err, false
 	}
 	for k, vs := range h.b.o.Headers {
 		req.Header[k] = vs
@@ -253,14 +254,18 @@ func (h *httpBody) try() (err error, retry bool) {
 	}
 	resp, err := h.b.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is named once, by connect
+		}
 		err = h.attemptErr(err)
-		return fmt.Errorf("GET %s: %w", h.url, err), retryable(err)
+		return err, retryable(err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK || (resp.StatusCode == http.StatusPartialContent && h.read > 0):
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		resp.Body.Close()
-		return fmt.Errorf("%w: %s answers %s", ErrNotFound, h.url, resp.Status), false
+		return fmt.Errorf("%w: %s", ErrNotFound, resp.Status), false
 	default:
 		resp.Body.Close()
 		e := errors.New(resp.Status)
@@ -271,20 +276,20 @@ func (h *httpBody) try() (err error, retry bool) {
 	}
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "text/html" && h.artifact {
 		resp.Body.Close()
-		return fmt.Errorf("%s: %w: served an HTML page (%s) with %s, not a driver: check the repo URL and any proxy or captive portal", h.url, ErrIntegrity, ct, resp.Status), false
+		return fmt.Errorf("%w: served an HTML page (%s) with %s, not a driver: check the repo URL and any proxy or captive portal", ErrIntegrity, ct, resp.Status), false
 	}
 	if resp.StatusCode == http.StatusPartialContent {
 		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != h.read {
 			resp.Body.Close()
-			return fmt.Errorf("GET %s: resume at %d: server sent Content-Range %q", h.url, h.read, resp.Header.Get("Content-Range")), false
+			return fmt.Errorf("resume at %d: server sent Content-Range %q", h.read, resp.Header.Get("Content-Range")), false
 		}
 	} else if h.read > 0 {
 		// The server ignored Range: skip what we already have.
 		if _, err := io.CopyN(io.Discard, resp.Body, h.read); err != nil {
 			resp.Body.Close()
 			err = h.attemptErr(err)
-			return fmt.Errorf("GET %s: %w", h.url, err), retryable(err)
+			return err, retryable(err)
 		}
 	}
 	if h.total < 0 && resp.StatusCode == http.StatusOK {
