@@ -232,3 +232,45 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// TestDetectSymlinks: /etc/os-release is usually a symlink to
+// ../usr/lib/os-release; an absolute one must not escape the host root
+// (it would name the container's distro), so usr/lib/os-release is read.
+func TestDetectSymlinks(t *testing.T) {
+	for _, link := range []string{"../usr/lib/os-release", "/usr/lib/os-release"} {
+		t.Run(link, func(t *testing.T) {
+			dir := t.TempDir()
+			for p, data := range map[string]string{
+				"usr/lib/os-release":        "ID=flatcar\nVERSION_ID=3975.2.2\n",
+				"proc/sys/kernel/osrelease": "6.6.54-flatcar\n",
+				"proc/sys/kernel/version":   "#1 SMP PREEMPT_DYNAMIC Mon Oct  7 22:49:14 -00 2024\n",
+				"proc/sys/kernel/arch":      "x86_64\n",
+			} {
+				if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, p), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(link, filepath.Join(dir, "etc/os-release")); err != nil {
+				t.Fatal(err)
+			}
+			fsys, closeFn, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeFn()
+			f, err := Detect(context.Background(), fsys, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Target.ID != "flatcar" || f.Target.FixedRelease != "3975.2.2-flatcar" {
+				t.Errorf("target %s %s, want flatcar 3975.2.2-flatcar (source %s)", f.Target.ID, f.Target.FixedRelease, f.OS.Source)
+			}
+		})
+	}
+}
