@@ -74,9 +74,8 @@ func Parse(s string) (Release, error) {
 }
 
 // firstExtra is the first component of a full extraversion: after its
-// leading separator, up to the next '.', '+' or '~' — except that a
-// component made only of digits ends at any non-digit that is not a
-// letter or '-' continuation ("13-amd64" stays whole, "957.12" gives "957").
+// leading separator ('-', '.', '+' or '~'), up to the next '.', '+' or '~'
+// ("-13-amd64" gives "13-amd64", "-957.12.2.el7" gives "957").
 func firstExtra(full string) string {
 	if full == "" || !strings.ContainsRune("-.+~", rune(full[0])) {
 		return ""
