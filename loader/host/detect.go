@@ -44,7 +44,7 @@ type Uname struct {
 func Open(dir string) (fs.FS, func() error, error) {
 	r, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("host root %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("host root %s: %w (--host-root must name the directory where the host's / is mounted)", dir, err)
 	}
 	return r.FS(), r.Close, nil
 }
