@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -26,6 +27,14 @@ const (
 	MinBufSizePreset     = 1
 	MaxBufSizePreset     = 10
 	DefaultBufSizePreset = 4 // 8 MiB
+)
+
+// The probe wakes the reader when a buffer is 1/wakeupFraction full; the
+// reader polls every PollInterval otherwise, which bounds the latency of
+// a quiet stream.
+const (
+	wakeupFraction = 16
+	PollInterval   = 10 * time.Millisecond
 )
 
 // AllCPUs as Options.CPUsPerBuffer makes one buffer shared by every CPU.
@@ -187,6 +196,9 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	rb.InnerMap.MaxEntries = uint32(size)
 	if err := spec.Variables["kd_procexit_enabled"].Set(boolU32(wantExit)); err != nil {
 		return nil, fmt.Errorf("variable kd_procexit_enabled: %w", err)
+	}
+	if err := spec.Variables["kd_wakeup_bytes"].Set(uint64(size / wakeupFraction)); err != nil {
+		return nil, fmt.Errorf("variable kd_wakeup_bytes: %w", err)
 	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {

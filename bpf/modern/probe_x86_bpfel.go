@@ -45,6 +45,7 @@ const (
 	probeProgKdSysExitBtf     = "kd_sys_exit_btf"
 	probeProgKdSysExitRaw     = "kd_sys_exit_raw"
 	probeVarKdProcexitEnabled = "kd_procexit_enabled"
+	probeVarKdWakeupBytes     = "kd_wakeup_bytes"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -112,6 +113,7 @@ type probeMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeVariableSpecs struct {
 	KdProcexitEnabled *ebpf.VariableSpec `ebpf:"kd_procexit_enabled"`
+	KdWakeupBytes     *ebpf.VariableSpec `ebpf:"kd_wakeup_bytes"`
 }
 
 // probeObjects contains all objects after they have been loaded into the kernel.
@@ -154,6 +156,7 @@ func (m *probeMaps) Close() error {
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeVariables struct {
 	KdProcexitEnabled *ebpf.Variable `ebpf:"kd_procexit_enabled"`
+	KdWakeupBytes     *ebpf.Variable `ebpf:"kd_wakeup_bytes"`
 }
 
 // probePrograms contains all programs after they have been loaded into the kernel.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
 
@@ -97,7 +99,16 @@ func (s *Source) read(rd *ringbuf.Reader) {
 	for {
 		b := s.getBatch()
 		for {
+			if len(b.ends) == 0 {
+				rd.SetDeadline(time.Now().Add(PollInterval))
+			}
 			if err := rd.ReadInto(&rec); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					if len(b.ends) > 0 {
+						break
+					}
+					continue
+				}
 				if !errors.Is(err, ringbuf.ErrClosed) {
 					s.mu.Lock()
 					s.readErr = err

@@ -38,6 +38,10 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the loader before load. */
 volatile const __u32 kd_procexit_enabled = 1;
+/* Wake the reader only once this much data waits in a buffer; below it the
+ * reader finds the events on its next poll (a wakeup per event would cost
+ * more than the event itself). 0: the kernel's adaptive wakeup. */
+volatile const __u64 kd_wakeup_bytes = 0;
 
 struct kd_filter {
 	__u16 enter;	/* event type at entry, 0: none */
@@ -275,7 +279,8 @@ static __always_inline void kd_submit(struct kd_buf *b)
 	struct kd_evt_hdr *h = (void *)b->data;
 	struct kd_counters *c;
 	__u32 zero = 0, cpu;
-	__u32 len = b->off;
+	__u64 len = b->off;
+	__u64 wake = 0;
 	void *rb;
 
 	c = bpf_map_lookup_elem(&counters, &zero);
@@ -289,8 +294,11 @@ static __always_inline void kd_submit(struct kd_buf *b)
 		c->drops++;
 		return;
 	}
-	len &= 2 * KD_MAX_EVENT_LEN - 1;
-	if (bpf_ringbuf_output(rb, b->data, len, 0))
+	if (kd_wakeup_bytes)
+		wake = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) + len >= kd_wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	kd_bound(len, 32767);
+	if (bpf_ringbuf_output(rb, b->data, len, wake))
 		c->drops++;
 	else
 		c->events++;
