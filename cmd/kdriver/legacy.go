@@ -82,7 +82,7 @@ var legacyDrivers = map[string]string{
 // As in the legacy script: one driver per invocation; with neither
 // --compile nor --download both are on; --clean takes no other option.
 func translateLegacy(args []string, lookup func(string) (string, bool)) (kargs []string, help bool, err error) {
-	driver := ""
+	driver, explicit := "", false
 	var compile, download, clean, printEnv bool
 	var globals []string
 	for i := 0; i < len(args); i++ {
@@ -119,7 +119,7 @@ func translateLegacy(args []string, lookup func(string) (string, bool)) (kargs [
 			if driver != "" {
 				return nil, false, usageError{"only one driver per invocation"}
 			}
-			driver = t
+			driver, explicit = t, true
 		}
 	}
 	if driver == "" {
@@ -130,7 +130,11 @@ func translateLegacy(args []string, lookup func(string) (string, bool)) (kargs [
 	}
 	switch {
 	case printEnv:
-		return append(globals, "printenv"), false, nil
+		kargs = append(globals, "printenv")
+		if explicit {
+			kargs = append(kargs, "--type", driver)
+		}
+		return kargs, false, nil
 	case clean:
 		if compile || download {
 			return nil, false, usageError{"cannot use --clean with other options"}

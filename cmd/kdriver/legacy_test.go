@@ -28,6 +28,8 @@ func TestTranslateLegacy(t *testing.T) {
 		{"clean", []string{"--clean"}, noEnv, []string{"cleanup"}},
 		{"print-env keeps globals", []string{"--kernelrelease", "5.10.0-8-amd64", "--print-env"}, noEnv,
 			[]string{"--kernelrelease", "5.10.0-8-amd64", "printenv"}},
+		{"print-env with a driver", []string{"ebpf", "--print-env"}, noEnv,
+			[]string{"printenv", "--type", "ebpf"}},
 		{"globals with =", []string{"--output=json", "auto"}, noEnv,
 			[]string{"--output=json", "install", "--type", "auto", "--compile=true", "--download=true"}},
 	}
