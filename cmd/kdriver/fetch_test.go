@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 // fetchArgs name one artifact without looking at the test machine: a
@@ -254,5 +258,40 @@ func TestFetchKilled(t *testing.T) {
 	}
 	if want := []string{fetchedName, fetchedName + ".lock", fetchedName + ".sha256"}; strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("cache holds %v, want %v", names, want)
+	}
+}
+
+// TestOCIPushFetch publishes with `kdriver artifact push` to an in-memory
+// OCI registry and fetches it back with `kdriver fetch`: same bytes.
+func TestOCIPushFetch(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	repo := "oci://" + strings.TrimPrefix(srv.URL, "http://") + "/drivers"
+	dir := t.TempDir()
+	body := fakeDriver(100 << 10)
+	file := filepath.Join(dir, fetchedName)
+	os.WriteFile(file, body, 0o644)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"kdriver", "--quiet", "--arch", "x86_64", "--repo", repo, "artifact", "push", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, stderr.String())
+	}
+	out := t.TempDir()
+	args := append([]string{"kdriver", "--quiet"}, fetchArgs(t, repo)...)
+	stdout.Reset()
+	if code := run(context.Background(), append(args, "-o", "json", "fetch", "--output-dir", out, "--require-digest"), &stdout, &stderr); code != 0 {
+		t.Fatalf("fetch: exit %d\n%s", code, stderr.String())
+	}
+	got, _ := os.ReadFile(filepath.Join(out, fetchedName))
+	if sumHex(got) != sumHex(body) || !strings.Contains(stdout.String(), `"digest": "sha256:`+sumHex(body)) {
+		t.Fatalf("fetched %s, pushed %s\n%s", sumHex(got), sumHex(body), stdout.String())
+	}
+	// A kernel nobody built: exit 3, the nearest build named.
+	stderr.Reset()
+	args[5] = "5.15.0-1060-aws"
+	if code := run(context.Background(), append(args, "fetch", "--output-dir", out), &stdout, &stderr); code != exitNoArtifact {
+		t.Fatalf("miss: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "nearest builds: ubuntu-aws 5.15.0-1059-aws") {
+		t.Errorf("miss not explained:\n%s", stderr.String())
 	}
 }
