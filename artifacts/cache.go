@@ -220,7 +220,7 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 		src = io.LimitReader(rc, d.Size+1) // one more byte reveals an oversized body
 	}
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h, pw), src, buf)
+	n, err := io.CopyBuffer(io.MultiWriter(&writebackFile{f: f}, h, pw), src, buf)
 	if err == nil {
 		err = f.Sync()
 	}
