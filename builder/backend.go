@@ -24,7 +24,8 @@ type Job struct {
 	Source   string // prepared driver source directory
 	Artifact string // file name the script leaves in OUT, e.g. kdriver.ko
 	Compiler Compiler
-	Suite    string // the distro release the kernel comes from (container images)
+	Suite    string   // the distro release the kernel comes from (container images)
+	Depends  []string // packages the kbuild helpers need (container images)
 	Env      map[string]string
 }
 

@@ -102,6 +102,13 @@ func New(opts Options) (*Builder, error) {
 			return err
 		}
 	}
+	for _, d := range []*string{&opts.OutDir, &opts.CacheDir, &opts.Source.Dir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, err
+		}
+		*d = abs
+	}
 	if opts.Source.Module == "" {
 		return nil, errors.New("builder: no module name")
 	}
@@ -273,7 +280,7 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	}
 	r, err := be.Build(ctx, Job{
 		Name: t.Name, Script: script, Root: tree.Root, KDIR: tree.RelKDIR(), Source: b.srcDir,
-		Artifact: b.opts.Source.Module + ".ko", Compiler: cc, Suite: t.Suite, Env: env,
+		Artifact: b.opts.Source.Module + ".ko", Compiler: cc, Suite: t.Suite, Depends: t.BuildDepends, Env: env,
 	})
 	// Keep the log of the last attempt whatever happened.
 	if mkErr := os.MkdirAll(filepath.Dir(rec), 0o755); mkErr != nil {

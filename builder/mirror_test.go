@@ -93,16 +93,22 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func httpClient() *http.Client { return &http.Client{} }
+
 func newTestBuilder(t testing.TB, work string, src Source, jobs int) *Builder {
 	t.Helper()
-	client := &http.Client{}
+	return newTestBuilderWith(t, work, src, jobs, "local", func(context.Context, matrix.Target, Compiler) (Backend, error) {
+		return &Local{}, nil
+	})
+}
+
+func newTestBuilderWith(t testing.TB, work string, src Source, jobs int, mode string, choose ChooseBackend) *Builder {
+	t.Helper()
+	client := httpClient()
 	store := &headers.Store{Dir: filepath.Join(work, "headers"), Cache: &download.Cache{Dir: filepath.Join(work, "headers"), Client: client}, Logger: testLogger(t)}
 	b, err := New(Options{
 		Headers: store,
-		Choose: func(context.Context, matrix.Target, Compiler) (Backend, error) {
-			return &Local{}, nil
-		},
-		Mode: "local", Source: src, OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+		Choose: choose, Mode: mode, Source: src, OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
 		Jobs: jobs, Retries: 1, DriverName: "kdriver", DriverVersion: "0.1.0", HostArch: "x86_64", Logger: testLogger(t),
 	})
 	if err != nil {

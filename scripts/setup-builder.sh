@@ -1,87 +1,121 @@
-#!/bin/sh
+#!/bin/bash
 # setup-builder.sh: what the builder's tests and benchmarks need (idempotent).
 #
 #  - host tools: make, gcc-12, the arm64 cross compiler, pahole, dpkg-dev
 #    (dpkg-scanpackages, dpkg-deb for the extraction benchmark), apt-utils
 #    (apt-ftparchive), docker.io and debootstrap for the docker backend;
 #  - a local Debian-style mirror under $KDRIVER_CACHE/builder/mirror made from
-#    real packages (apt-get download) of the newest bookworm 6.1 and 6.12
-#    kernels, amd64 and arm64, indexed with dpkg-scanpackages and
-#    apt-ftparchive. Tests serve it on 127.0.0.1.
+#    real packages (apt-get download) of the newest kernels of bookworm (6.1
+#    and 6.12, amd64 and arm64), bullseye (5.10, amd64) and sid (amd64),
+#    indexed with dpkg-scanpackages and apt-ftparchive. Tests serve it on
+#    127.0.0.1.
 #
-# The packages come from the host's own apt sources; no mirror is named here.
-set -eu
+# The packages come from the host's own apt mirror through the private apt
+# states of scripts/vm/apt.sh; no mirror is named here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=vm/apt.sh
+. "$here/vm/apt.sh"
 
 CACHE=${KDRIVER_CACHE:-/var/cache/kdriver-dev}
 MIRROR=$CACHE/builder/mirror
-APT="apt-get -o DPkg::Lock::Timeout=600 -q"
+APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
 
-need=""
-for p in make gcc-12 libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross dwarves dpkg-dev apt-utils xz-utils zstd bc libelf-dev; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || need="$need $p"
+need=()
+for p in make gcc-12 libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross dwarves dpkg-dev apt-utils \
+	xz-utils zstd bc libelf-dev docker.io debootstrap; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
-if [ -n "$need" ]; then
-	$APT install -y --no-install-recommends $need
+if [ ${#need[@]} -gt 0 ]; then
+	"${APT[@]}" install -y --no-install-recommends "${need[@]}"
 fi
 
-# arm64 package indexes (downloads only: never install linux-headers-*:arm64).
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-	dpkg --add-architecture arm64
-	$APT update
-fi
-
-# meta_dep META[:ARCH] PREFIX: the first dependency of a meta-package that
-# starts with PREFIX (the current ABI).
-meta_dep() {
-	apt-cache show --no-all-versions "$1" | sed -n 's/^Depends: //p' | tr ',' '\n' |
-		sed 's/^ *//; s/ .*//; s/:.*//' | grep "^$2" | head -n1
+# show SET PKG[:ARCH]: the candidate's control fields in SET's apt state.
+show() {
+	apt_opts "$1"
+	apt-cache "${APT_OPTS[@]}" show --no-all-versions "$2"
 }
-# build_deps PKG[:ARCH]: the headers' -common, kbuild and compiler packages.
+# meta_dep SET META[:ARCH]: the headers package a meta-package depends on.
+meta_dep() {
+	show "$1" "$2" | sed -n 's/^Depends: //p' | tr ',' '\n' |
+		sed 's/^ *//; s/ .*//; s/:.*//' | grep '^linux-headers-' | head -n1
+}
+# build_deps SET PKG[:ARCH]: the headers' -common, kbuild and compiler packages.
 build_deps() {
-	apt-cache show --no-all-versions "$1" | sed -n 's/^Depends: //p' | tr ',|' '\n\n' |
+	show "$1" "$2" | sed -n 's/^Depends: //p' | tr ',|' '\n\n' |
 		sed 's/^ *//; s/ .*//' | grep -E '^linux-(headers-.*-common|kbuild-|compiler-)' | sort -u
 }
 
-mkdir -p "$MIRROR/pool"
-cd "$MIRROR/pool"
-want=""
-for meta in linux-headers-amd64 linux-headers-6.12-amd64; do
-	h=$(meta_dep "$meta" linux-headers-)
-	abi=${h#linux-headers-}
-	abi=${abi%-amd64}
-	for arch in amd64 arm64; do
-		m=$meta
-		[ "$arch" = arm64 ] && m=$(echo "$meta" | sed 's/amd64$/arm64/')
-		want="$want $m:$arch linux-headers-$abi-$arch:$arch"
-		for d in $(build_deps "linux-headers-$abi-$arch:$arch"); do
+# fetch SET META ARCH…: download the newest kernel of META for each arch
+# with its build packages, into the pool.
+fetch() {
+	local set=$1 meta=$2 arch m h abi d p name a
+	shift 2
+	apt_prepare "$set"
+	apt_opts "$set"
+	local want=()
+	for arch in "$@"; do
+		m=${meta%-amd64}-$arch
+		h=$(meta_dep "$set" "$m:$arch")
+		abi=${h#linux-headers-}
+		abi=${abi%-"$arch"}
+		want+=("$m:$arch" "linux-headers-$abi-$arch:$arch")
+		for d in $(build_deps "$set" "linux-headers-$abi-$arch:$arch"); do
 			case $d in
-			linux-headers-*) want="$want $d" ;;
-			*) want="$want $d:$arch" ;;
+			linux-headers-*) want+=("$d") ;;
+			*) want+=("$d:$arch") ;;
 			esac
 		done
+		# Cross builds take the kbuild helpers of the build host's arch.
+		for d in $(build_deps "$set" "linux-headers-$abi-$arch:$arch" | grep '^linux-kbuild-'); do
+			want+=("$d:amd64")
+		done
 	done
-done
-for p in $want; do
-	name=${p%%:*}
-	arch=${p#*:}
-	[ "$arch" = "$p" ] && arch=all
-	ls "${name}"_*_"$arch".deb "${name}"_*_all.deb >/dev/null 2>&1 && continue
-	$APT download "$p"
-done
+	mkdir -p "$MIRROR/pool/$set"
+	cd "$MIRROR/pool/$set"
+	for p in "${want[@]}"; do
+		name=${p%%:*}
+		a=${p#*:}
+		[ "$a" = "$p" ] && a=all
+		ls "${name}"_*_"$a".deb "${name}"_*_all.deb >/dev/null 2>&1 && continue
+		apt-get "${APT_OPTS[@]}" download "$p"
+	done
+	cd - >/dev/null
+}
 
-cd "$MIRROR"
-for arch in amd64 arm64; do
-	d=dists/bookworm/main/binary-$arch
-	mkdir -p "$d"
-	dpkg-scanpackages -m -a "$arch" pool >"$d/Packages" 2>/dev/null
-	xz -kf "$d/Packages"
-	gzip -kf9n "$d/Packages"
-done
-apt-ftparchive \
-	-o APT::FTPArchive::Release::Suite=bookworm \
-	-o APT::FTPArchive::Release::Codename=bookworm \
-	-o APT::FTPArchive::Release::Architectures="amd64 arm64" \
-	-o APT::FTPArchive::Release::Components=main \
-	release dists/bookworm >dists/bookworm/Release.new
-mv dists/bookworm/Release.new dists/bookworm/Release
+# index SUITE ARCH…: Packages and Release for one suite of the pool.
+index() {
+	local suite=$1 arch d
+	shift
+	cd "$MIRROR"
+	for arch in "$@"; do
+		d=dists/$suite/main/binary-$arch
+		mkdir -p "$d"
+		dpkg-scanpackages -m -a "$arch" "pool/$suite" >"$d/Packages" 2>/dev/null
+		xz -kf "$d/Packages"
+		gzip -kf9n "$d/Packages"
+	done
+	apt-ftparchive \
+		-o APT::FTPArchive::Release::Suite="$suite" \
+		-o APT::FTPArchive::Release::Codename="$suite" \
+		-o APT::FTPArchive::Release::Architectures="$*" \
+		-o APT::FTPArchive::Release::Components=main \
+		release "dists/$suite" >"dists/$suite/Release.new"
+	mv "dists/$suite/Release.new" "dists/$suite/Release"
+	cd - >/dev/null
+}
+
+# An earlier layout kept bookworm's packages at the top of the pool.
+if ls "$MIRROR"/pool/*.deb >/dev/null 2>&1; then
+	mkdir -p "$MIRROR/pool/bookworm"
+	mv "$MIRROR"/pool/*.deb "$MIRROR/pool/bookworm/"
+fi
+
+fetch bookworm linux-headers-amd64 amd64 arm64
+fetch bookworm linux-headers-6.12-amd64 amd64 arm64
+index bookworm amd64 arm64
+fetch bullseye linux-headers-amd64 amd64
+index bullseye amd64
+fetch sid linux-headers-amd64 amd64
+index sid amd64
 echo "builder mirror ready: $MIRROR"

@@ -34,13 +34,11 @@ func (a *Archive) url(p string) string { return strings.TrimRight(a.URL, "/") + 
 
 // Release fetches dists/<suite>/InRelease, or Release when there is none.
 func (a *Archive) Release(ctx context.Context, suite string) (*Release, error) {
-	var firstErr error
+	var lastErr error
 	for _, name := range []string{"InRelease", "Release"} {
 		b, err := download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+name), download.Want{Size: -1}, maxRelease)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+			lastErr = err
 			continue
 		}
 		rel, err := ParseRelease(bytes.NewReader(b))
@@ -49,7 +47,7 @@ func (a *Archive) Release(ctx context.Context, suite string) (*Release, error) {
 		}
 		return rel, nil
 	}
-	return nil, fmt.Errorf("suite %s: %w", suite, firstErr)
+	return nil, fmt.Errorf("suite %s: %w", suite, lastErr)
 }
 
 // Packages fetches the Packages index of one component and arch, preferring

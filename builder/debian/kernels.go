@@ -137,6 +137,9 @@ func (ix *Index) kernel(h Package, arch, hostArch string) (matrix.Target, bool, 
 		PackageVersion:     h.Version,
 		CompilerPackage:    compiler,
 	}
+	for _, g := range kbuild.Depends {
+		t.BuildDepends = append(t.BuildDepends, g[0].Name)
+	}
 	t.Packages = append(t.Packages,
 		ix.ref(h, matrix.RoleHeaders), ix.ref(*common, matrix.RoleCommon), ix.ref(*kbuild, matrix.RoleKbuild))
 	if hostArch != "" && hostArch != arch {
@@ -145,7 +148,10 @@ func (ix *Index) kernel(h Package, arch, hostArch string) (matrix.Target, bool, 
 			return matrix.Target{}, false, fmt.Errorf("%s: cross build needs %s %s for %s, not in %s (add %s to the arches): %w",
 				h.Name, kbuild.Name, kbuild.Version, hostArch, ix.Suite, hostArch, ErrNoIndex)
 		}
-		t.Packages = append(t.Packages, ix.ref(hk, matrix.RoleHostKbuild))
+		for _, g := range kbuild.Depends {
+		t.BuildDepends = append(t.BuildDepends, g[0].Name)
+	}
+	t.Packages = append(t.Packages, ix.ref(hk, matrix.RoleHostKbuild))
 	}
 	return t, true, nil
 }

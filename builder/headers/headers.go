@@ -111,7 +111,11 @@ const complete = ".kdriver-complete"
 func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
 	key := Key(t)
 	defer s.lock("tree " + key)()
-	final := filepath.Join(s.Dir, "trees", key)
+	base, err := filepath.Abs(s.Dir) // the tree is used from other folders
+	if err != nil {
+		return nil, err
+	}
+	final := filepath.Join(base, "trees", key)
 	tree := &Tree{Root: final, Key: key}
 	if _, err := os.Stat(filepath.Join(final, complete)); err == nil {
 		return tree, tree.findKDIR(t)

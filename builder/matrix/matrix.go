@@ -15,6 +15,7 @@
 //	    fixed_kernel_version: "1"
 //	    package_version: 6.1.192-2
 //	    compiler_package: linux-compiler-gcc-12-x86  # what the metadata names
+//	    build_depends: [libc6, libelf1, libssl3]     # what kbuild's helpers need
 //	    packages:
 //	      - {name: linux-headers-6.1.0-56-amd64, version: 6.1.192-2, arch: amd64,
 //	         role: headers, url: http://…/pool/…deb, size: 1841552, sha256: …}
@@ -64,6 +65,7 @@ type Target struct {
 	FixedKernelVersion string    `yaml:"fixed_kernel_version" json:"fixed_kernel_version"`
 	PackageVersion     string    `yaml:"package_version,omitempty" json:"package_version,omitempty"`
 	CompilerPackage    string    `yaml:"compiler_package,omitempty" json:"compiler_package,omitempty"`
+	BuildDepends       []string  `yaml:"build_depends,omitempty" json:"build_depends,omitempty"`
 	Packages           []Package `yaml:"packages" json:"packages"`
 }
 

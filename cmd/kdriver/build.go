@@ -1,12 +1,467 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdriver/kdriver/builder"
+	"github.com/kdriver/kdriver/builder/debian"
+	"github.com/kdriver/kdriver/builder/download"
+	"github.com/kdriver/kdriver/builder/headers"
+	"github.com/kdriver/kdriver/builder/matrix"
+)
+
+// buildOptions are the flags of kdriver build.
+type buildOptions struct {
+	Matrix      string
+	Targets     []string
+	Backend     string
+	Jobs        int
+	Retries     int
+	Source      string
+	EventHeader string
+	Module      string
+	OutputDir   string
+	CacheDir    string
+	Report      string
+	DockerHost  string
+	Debootstrap string
+	mirror      mirrorFlags
+}
+
+// mirrorFlags say where kernels are discovered (build and build matrix).
+type mirrorFlags struct {
+	Mirrors    []string
+	Suites     []string
+	Components []string
+	Arches     []string
+	Flavour    string
+	Newest     bool
+}
+
+func (m *mirrorFlags) bind(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringArrayVar(&m.Mirrors, "mirror", nil, "Debian-style archive `URL` to read kernels from (default: the host's apt sources); repeatable")
+	fs.StringArrayVar(&m.Suites, "suite", nil, "suite to read (default: every suite of the sources); repeatable")
+	fs.StringArrayVar(&m.Components, "component", []string{"main"}, "archive component; repeatable")
+	fs.StringArrayVar(&m.Arches, "arches", nil, "Debian architectures to list (default: the target's, or amd64 and arm64)")
+	fs.StringVar(&m.Flavour, "flavour", "", "only kernel releases matching this `REGEXP` (e.g. -amd64$)")
+	fs.BoolVar(&m.Newest, "newest", false, "only the newest kernel of each series, flavour and arch")
+}
 
 func newBuildCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	o := &buildOptions{}
+	cmd := &cobra.Command{
 		Use:   "build",
-		Short: "build (not implemented yet)",
-		Args:  cobra.NoArgs,
-		RunE:  notImplemented("build"),
+		Short: "Build the kernel module for one kernel or a matrix of kernels",
+		Long: `Build the kernel module for the kernels of a matrix file (--matrix, see
+"kdriver build matrix"), or for the one kernel named by --kernel-release and
+--arch, found in the repository metadata of --mirror (or the host's apt
+sources). Headers come from the distribution's packages, checked against
+their SHA256; the compiler is the one the headers name. A rerun builds only
+the targets whose inputs changed. Artifacts land in --output-dir in the Falco
+layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBuild(cmd.Context(), g, o)
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Matrix, "matrix", "", "matrix `FILE` (YAML or JSON) of the targets to build")
+	fs.StringArrayVar(&o.Targets, "target", nil, "only the matrix target with this `NAME`; repeatable")
+	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker, kubernetes, or auto (local when the host has the headers' compiler, else docker)")
+	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
+	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
+	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default ./kmod/src)")
+	fs.StringVar(&o.EventHeader, "event-header", "", "kd_event.h `FILE` copied next to the source (default: <source>/../../events/c/kd_event.h)")
+	fs.StringVar(&o.Module, "module", "kdriver", "module name (the .ko the source builds)")
+	fs.StringVar(&o.OutputDir, "output-dir", "build/drivers", "where artifacts go, in the Falco layout")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` for packages, trees and builds (default $KDRIVER_CACHE/build or "+defaultCacheDir+"/build)")
+	fs.StringVar(&o.Report, "report", "", "also write the JSON report to `FILE`")
+	fs.StringVar(&o.DockerHost, "docker-host", "", "docker daemon address (default: $DOCKER_HOST or docker's default)")
+	fs.StringVar(&o.Debootstrap, "debootstrap-mirror", "", "Debian archive `URL` builder images are debootstrapped from (default: the host's first apt source)")
+	o.mirror.bind(cmd)
+	cmd.AddCommand(newBuildMatrixCmd(g))
+	return cmd
+}
+
+func hostArch() string { return matrix.KernelArch(runtime.GOARCH) }
+
+func (o *buildOptions) cacheDir() string {
+	if o.CacheDir != "" {
+		return o.CacheDir
+	}
+	if d := os.Getenv("KDRIVER_CACHE"); d != "" {
+		return filepath.Join(d, "build")
+	}
+	return filepath.Join(defaultCacheDir, "build")
+}
+
+func (o *buildOptions) source() (builder.Source, error) {
+	dir := o.Source
+	if dir == "" {
+		dir = filepath.Join("kmod", "src")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Makefile")); err != nil {
+		return builder.Source{}, usageError{fmt.Sprintf("--source %s: no Makefile there: give the kernel module's source folder", dir)}
+	}
+	src := builder.Source{Dir: dir, Module: o.Module}
+	hdr := o.EventHeader
+	if hdr == "" {
+		hdr = filepath.Join(dir, "..", "..", "events", "c", "kd_event.h")
+		if _, err := os.Stat(hdr); err != nil {
+			hdr = ""
+		}
+	}
+	if hdr != "" {
+		if _, err := os.Stat(hdr); err != nil {
+			return src, usageError{fmt.Sprintf("--event-header: %v", err)}
+		}
+		src.Extra = []string{hdr}
+	}
+	return src, nil
+}
+
+func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
+	if o.Jobs < 1 {
+		return usageError{"-j: want 1 or more"}
+	}
+	targets, err := o.targets(ctx, g)
+	if err != nil {
+		return err
+	}
+	src, err := o.source()
+	if err != nil {
+		return err
+	}
+	cache := o.cacheDir()
+	client := &http.Client{}
+	choose, err := o.chooser(g, cache)
+	if err != nil {
+		return err
+	}
+	b, err := builder.New(builder.Options{
+		Headers: &headers.Store{
+			Dir: filepath.Join(cache, "headers"), Logger: g.logger,
+			Cache: &download.Cache{Dir: filepath.Join(cache, "headers"), Client: client},
+		},
+		Choose: choose, Mode: o.Backend, Source: src,
+		OutDir: o.OutputDir, CacheDir: filepath.Join(cache, "builds"),
+		Jobs: o.Jobs, Retries: o.Retries,
+		DriverName: g.DriverName, DriverVersion: g.DriverVersion, HostArch: hostArch(), Logger: g.logger,
+	})
+	if err != nil {
+		return err
+	}
+	rep, runErr := b.Run(ctx, targets)
+	if rep == nil {
+		return runErr
+	}
+	if o.Report != "" {
+		if err := writeJSONFile(o.Report, rep); err != nil {
+			return err
+		}
+	}
+	if g.JSON() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printBuildReport(g.stdout, rep)
+	}
+	return runErr
+}
+
+func writeJSONFile(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(name, append(b, '\n'), 0o644)
+}
+
+func printBuildReport(w io.Writer, rep *builder.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tARCH\tSTATUS\tSECONDS\tARTIFACT")
+	for _, r := range rep.Results {
+		what := r.Artifact
+		if r.Status == builder.StatusFailed {
+			what = r.Error
+			if r.Log != "" {
+				what += " (log: " + r.Log + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\n", r.Target, r.Arch, r.Status, r.Seconds, what)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "built %d, cached %d, failed %d in %.1fs\n", rep.Built, rep.Cached, rep.Failed, rep.Seconds)
+}
+
+// targets reads the matrix file, or discovers the one target the global
+// --kernel-release and --arch name.
+func (o *buildOptions) targets(ctx context.Context, g *globals) ([]matrix.Target, error) {
+	if o.Matrix != "" {
+		if g.KernelRelease != "" {
+			return nil, usageError{"--matrix and --kernel-release: give one"}
+		}
+		f, err := matrix.ReadFile(o.Matrix)
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		return selectTargets(f.Targets, o.Targets)
+	}
+	if g.KernelRelease == "" {
+		return nil, usageError{"give --matrix FILE, or --kernel-release R (and --arch) to build one kernel"}
+	}
+	arch := hostArch()
+	if g.Arch != "" {
+		arch = matrix.KernelArch(matrix.DebArch(g.Arch))
+	}
+	m := o.mirror
+	if len(m.Arches) == 0 {
+		m.Arches = []string{matrix.DebArch(arch)}
+	}
+	all, err := discover(ctx, g, &m)
+	if err != nil {
+		return nil, err
+	}
+	var out []matrix.Target
+	for _, t := range all {
+		if t.KernelRelease == g.KernelRelease && t.Arch == arch {
+			out = append(out, t)
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("kernel %s (%s): no headers package in the metadata of %s: check --mirror and --suite",
+			g.KernelRelease, arch, strings.Join(m.Mirrors, ", "))
+	}
+	return out, nil
+}
+
+func selectTargets(all []matrix.Target, names []string) ([]matrix.Target, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	by := map[string]matrix.Target{}
+	for _, t := range all {
+		by[t.Name] = t
+	}
+	var out []matrix.Target
+	for _, n := range names {
+		t, ok := by[n]
+		if !ok {
+			return nil, usageError{fmt.Sprintf("--target %s: not in the matrix", n)}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// discover reads every configured archive and lists its kernels. m.Mirrors
+// is filled in from the host's apt sources when empty.
+func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target, error) {
+	type src struct {
+		uri    string
+		suites []string
+	}
+	var srcs []src
+	if len(m.Mirrors) > 0 {
+		if len(m.Suites) == 0 {
+			return nil, usageError{"--mirror needs --suite"}
+		}
+		for _, u := range m.Mirrors {
+			srcs = append(srcs, src{u, m.Suites})
+		}
+	} else {
+		hs, err := debian.HostSources(os.DirFS(g.HostRoot))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range hs {
+			suites := s.Suites
+			if len(m.Suites) > 0 {
+				suites = buildIntersect(suites, m.Suites)
+			}
+			if len(suites) > 0 {
+				srcs = append(srcs, src{s.URI, suites})
+				m.Mirrors = append(m.Mirrors, s.URI)
+			}
+		}
+		if len(srcs) == 0 {
+			return nil, usageError{"no apt source (under --host-root) carries the suites asked for: give --mirror URL --suite S"}
+		}
+	}
+	var re *regexp.Regexp
+	if m.Flavour != "" {
+		var err error
+		if re, err = regexp.Compile(m.Flavour); err != nil {
+			return nil, usageError{"--flavour: " + err.Error()}
+		}
+	}
+	arches := m.Arches
+	if len(arches) == 0 {
+		arches = []string{"amd64", "arm64"}
+	}
+	host := matrix.DebArch(hostArch())
+	fetchArches := arches
+	if !buildContains(fetchArches, host) {
+		fetchArches = append(append([]string{}, arches...), host) // cross builds need the host's kbuild
+	}
+	client := &http.Client{}
+	var out []matrix.Target
+	for _, s := range srcs {
+		a := &debian.Archive{URL: s.uri, Client: client}
+		for _, suite := range s.suites {
+			ix, err := debian.LoadIndex(ctx, a, suite, m.Components, fetchArches)
+			if err != nil {
+				return nil, err
+			}
+			for _, arch := range arches {
+				ks, err := ix.Kernels(arch, host)
+				if err != nil {
+					return nil, err
+				}
+				for _, k := range ks {
+					if re == nil || re.MatchString(k.KernelRelease) {
+						out = append(out, k)
+					}
+				}
+			}
+		}
+	}
+	if m.Newest {
+		out = newest(out)
+	}
+	return out, nil
+}
+
+// newest keeps the first (newest: Kernels sorts by version) target of each
+// series, flavour and arch. The series is the first two version numbers.
+func newest(ts []matrix.Target) []matrix.Target {
+	seen := map[string]bool{}
+	var out []matrix.Target
+	for _, t := range ts {
+		v := t.PackageVersion
+		parts := strings.SplitN(v, ".", 3)
+		series := v
+		if len(parts) >= 2 {
+			series = parts[0] + "." + parts[1]
+		}
+		flavour := t.FixedKernelRelease[strings.LastIndex(t.FixedKernelRelease, t.PackageVersion)+len(t.PackageVersion):]
+		k := t.Suite + " " + series + " " + flavour + " " + t.Arch
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func buildIntersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if buildContains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func buildContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func newBuildMatrixCmd(g *globals) *cobra.Command {
+	m := &mirrorFlags{}
+	var file string
+	cmd := &cobra.Command{
+		Use:   "matrix",
+		Short: "List the kernels of Debian-style archives as a matrix file",
+		Long: `Read Release and Packages of each suite (from --mirror, or the host's apt
+sources) and write every kernel flavour with the packages its headers need
+(headers, -common, kbuild, and for cross builds the host's kbuild), each with
+its URL, size and SHA256, as a matrix file for "kdriver build --matrix".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ts, err := discover(cmd.Context(), g, m)
+			if err != nil {
+				return err
+			}
+			f := &matrix.File{Version: 1, Targets: ts}
+			w := g.stdout
+			if file != "" && file != "-" {
+				out, err := os.Create(file)
+				if err != nil {
+					return err
+				}
+				defer out.Close()
+				w = out
+			}
+			if g.JSON() {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(f)
+			}
+			return matrix.Write(w, f)
+		},
+	}
+	m.bind(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "", "write the matrix to `FILE` instead of stdout")
+	return cmd
+}
+
+// chooser returns the backend policy of --backend.
+func (o *buildOptions) chooser(g *globals, cache string) (builder.ChooseBackend, error) {
+	local := &builder.Local{}
+	docker := &builder.Docker{Host: o.DockerHost, Mirror: o.Debootstrap, ImageDir: filepath.Join(cache, "images"), Logger: g.logger}
+	if docker.Mirror == "" {
+		if hs, err := debian.HostSources(os.DirFS(g.HostRoot)); err == nil {
+			for _, s := range hs {
+				if !strings.Contains(s.URI, "security") {
+					docker.Mirror = s.URI
+					break
+				}
+			}
+		}
+	}
+	switch o.Backend {
+	case "local":
+		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return local, nil }, nil
+	case "docker":
+		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return docker, nil }, nil
+	case "auto":
+		host := hostArch()
+		return func(ctx context.Context, t matrix.Target, c builder.Compiler) (builder.Backend, error) {
+			if _, err := builder.HostCompiler(ctx, c, builder.CrossPrefix(t.Arch, host)); err == nil {
+				return local, nil
+			} else if !errors.Is(err, builder.ErrNoCompiler) {
+				return nil, err
+			}
+			g.logger.Info("host lacks the headers' compiler: building in a container", "target", t.Name, "compiler", c.Text)
+			return docker, nil
+		}, nil
+	case "kubernetes":
+		return nil, fmt.Errorf("--backend kubernetes: %w", builder.ErrBackendUnavailable)
+	}
+	return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
 }

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kdriver/kdriver/builder/debian"
+)
+
+// TestBuildScripts runs testdata/build/*.txtar against a mirror of real
+// Debian packages (made by scripts/setup-builder.sh) served on 127.0.0.1:
+// $MIRROR is its URL, $SRC the kernel module source, $KREL the newest
+// bookworm 6.1 amd64 kernel release in it.
+func TestBuildScripts(t *testing.T) {
+	cache := os.Getenv("KDRIVER_CACHE")
+	if cache == "" {
+		cache = "/var/cache/kdriver-dev"
+	}
+	mirror := filepath.Join(cache, "builder", "mirror")
+	if _, err := os.Stat(filepath.Join(mirror, "dists", "bookworm", "Release")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no mirror at %s: run scripts/setup-builder.sh", mirror)
+		}
+		t.Skipf("no mirror at %s: run scripts/setup-builder.sh", mirror)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(mirror))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() }) // after the parallel scripts
+	url := "http://" + ln.Addr().String()
+
+	a := &debian.Archive{URL: url, Client: &http.Client{}}
+	ix, err := debian.LoadIndex(context.Background(), a, "bookworm", []string{"main"}, []string{"amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := ix.Kernels("amd64", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	krel := ""
+	for _, k := range ks {
+		if strings.HasPrefix(k.KernelRelease, "6.1.0-") && strings.HasSuffix(k.KernelRelease, "-amd64") && !strings.Contains(k.KernelRelease, "-rt-") && !strings.Contains(k.KernelRelease, "-cloud-") {
+			krel = k.KernelRelease
+			break
+		}
+	}
+	if krel == "" {
+		t.Fatal("mirror has no bookworm 6.1 amd64 kernel")
+	}
+	src, _ := filepath.Abs("../../kmod/src")
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/build",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("MIRROR", url)
+			env.Setenv("SRC", src)
+			env.Setenv("KREL", krel)
+			env.Setenv("CI", os.Getenv("CI"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits": cmdExits,
+		},
+	})
+}
