@@ -108,7 +108,7 @@ func newTestBuilderWith(t testing.TB, work string, src Source, jobs int, mode st
 	store := &headers.Store{Dir: filepath.Join(work, "headers"), Cache: &download.Cache{Dir: filepath.Join(work, "headers"), Client: client}, Logger: testLogger(t)}
 	b, err := New(Options{
 		Headers: store,
-		Choose: choose, Mode: mode, Source: src, OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+		Choose:  choose, Mode: mode, Source: src, OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
 		Jobs: jobs, Retries: 1, DriverName: "kdriver", DriverVersion: "0.1.0", HostArch: "x86_64", Logger: testLogger(t),
 	})
 	if err != nil {

@@ -149,9 +149,9 @@ func (ix *Index) kernel(h Package, arch, hostArch string) (matrix.Target, bool, 
 				h.Name, kbuild.Name, kbuild.Version, hostArch, ix.Suite, hostArch, ErrNoIndex)
 		}
 		for _, g := range kbuild.Depends {
-		t.BuildDepends = append(t.BuildDepends, g[0].Name)
-	}
-	t.Packages = append(t.Packages, ix.ref(hk, matrix.RoleHostKbuild))
+			t.BuildDepends = append(t.BuildDepends, g[0].Name)
+		}
+		t.Packages = append(t.Packages, ix.ref(hk, matrix.RoleHostKbuild))
 	}
 	return t, true, nil
 }
