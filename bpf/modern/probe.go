@@ -182,6 +182,9 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	if err != nil {
 		return nil, fmt.Errorf("embedded object: %w", err)
 	}
+	if err := checkVersion(spec); err != nil {
+		return nil, err
+	}
 	keep := "_btf"
 	if mode == AttachRaw {
 		keep = "_raw"
@@ -231,6 +234,21 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 		p.links = append(p.links, l)
 	}
 	return p, nil
+}
+
+// checkVersion reads the format version the object was built with.
+func checkVersion(spec *ebpf.CollectionSpec) error {
+	var v [3]uint32
+	for i, name := range []string{"kd_api_major", "kd_api_minor", "kd_schema"} {
+		vs, ok := spec.Variables[name]
+		if !ok {
+			return fmt.Errorf("embedded object has no %s: %w", name, events.ErrVersion)
+		}
+		if err := vs.Get(&v[i]); err != nil {
+			return fmt.Errorf("variable %s: %w", name, err)
+		}
+	}
+	return events.CheckVersion("modern probe", v[0], v[1], v[2])
 }
 
 func tracepointOf(prog string) string {

@@ -44,7 +44,10 @@ const (
 	probeProgKdSysEnterRaw    = "kd_sys_enter_raw"
 	probeProgKdSysExitBtf     = "kd_sys_exit_btf"
 	probeProgKdSysExitRaw     = "kd_sys_exit_raw"
+	probeVarKdApiMajor        = "kd_api_major"
+	probeVarKdApiMinor        = "kd_api_minor"
 	probeVarKdProcexitEnabled = "kd_procexit_enabled"
+	probeVarKdSchema          = "kd_schema"
 	probeVarKdWakeupBytes     = "kd_wakeup_bytes"
 )
 
@@ -112,7 +115,10 @@ type probeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeVariableSpecs struct {
+	KdApiMajor        *ebpf.VariableSpec `ebpf:"kd_api_major"`
+	KdApiMinor        *ebpf.VariableSpec `ebpf:"kd_api_minor"`
 	KdProcexitEnabled *ebpf.VariableSpec `ebpf:"kd_procexit_enabled"`
+	KdSchema          *ebpf.VariableSpec `ebpf:"kd_schema"`
 	KdWakeupBytes     *ebpf.VariableSpec `ebpf:"kd_wakeup_bytes"`
 }
 
@@ -155,7 +161,10 @@ func (m *probeMaps) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeVariables struct {
+	KdApiMajor        *ebpf.Variable `ebpf:"kd_api_major"`
+	KdApiMinor        *ebpf.Variable `ebpf:"kd_api_minor"`
 	KdProcexitEnabled *ebpf.Variable `ebpf:"kd_procexit_enabled"`
+	KdSchema          *ebpf.Variable `ebpf:"kd_schema"`
 	KdWakeupBytes     *ebpf.Variable `ebpf:"kd_wakeup_bytes"`
 }
 

@@ -36,6 +36,12 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * that the verifier sees the bound where the value is used. */
 #define kd_bound(v, mask)	asm volatile("%0 &= " #mask : "+r"(v))
 
+/* The format version this object writes; the loader checks it against
+ * the reader's before loading (a stale generated object fails there). */
+volatile const __u32 kd_api_major = KD_API_VERSION_MAJOR;
+volatile const __u32 kd_api_minor = KD_API_VERSION_MINOR;
+volatile const __u32 kd_schema = KD_SCHEMA_VERSION;
+
 /* Set by the loader before load. */
 volatile const __u32 kd_procexit_enabled = 1;
 /* Wake the reader only once this much data waits in a buffer; below it the
