@@ -43,13 +43,15 @@ type pushOptions struct {
 func newArtifactPushCmd(g *globals) *cobra.Command {
 	o := &pushOptions{}
 	cmd := &cobra.Command{
-		Use:   "push FILE...",
+		Use:   "push FILE|DIR...",
 		Short: "Publish artifacts to every --repo (file:///dir or a directory path, oci://registry/repo)",
 		Long: `Publish built .ko/.o files. Each file's identity comes from FILE.json (an index
 entry, as the builder writes it) when present, else from its Falco-layout name
 <driver>_<target>_<release>_<version>.ko|.o with --driver-name, --driver-version and
 --arch (--target-id, --kernel-release and --kernel-version override the name's
-fields). Directories get the file, a .sha256 sidecar and an updated index.json
+fields). A DIR is a Falco-layout tree (<driver version>/<arch>/<file>, as
+kdriver build writes it): every .ko/.o in it is published, version and arch
+taken from its path. Directories get the file, a .sha256 sidecar and an updated index.json
 (signed with --sign-key); OCI repositories get one manifest per artifact, tagged
 and annotated, and an index manifest.`,
 		Args: cobra.MinimumNArgs(1),
@@ -115,9 +117,15 @@ func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) er
 		}
 		build[k] = v
 	}
+	items, err := expandPushArgs(files)
+	if err != nil {
+		return err
+	}
+	files = files[:0]
 	var entries []artifacts.Entry
-	for _, f := range files {
-		e, err := entryFor(g, o, f)
+	for _, it := range items {
+		files = append(files, it.file)
+		e, err := entryFor(g, o, it)
 		if err != nil {
 			return err
 		}
@@ -160,7 +168,8 @@ func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) er
 
 // entryFor works out a file's index entry: FILE.json, else its name and
 // the flags; then its real digest and size.
-func entryFor(g *globals, o *pushOptions, file string) (artifacts.Entry, error) {
+func entryFor(g *globals, o *pushOptions, it pushItem) (artifacts.Entry, error) {
+	file := it.file
 	var e artifacts.Entry
 	meta, err := os.ReadFile(file + ".json")
 	switch {
@@ -175,7 +184,13 @@ func entryFor(g *globals, o *pushOptions, file string) (artifacts.Entry, error) 
 			return e, usageError{perr.Error() + " (or write " + filepath.Base(file) + ".json)"}
 		}
 		id.DriverVersion = g.DriverVersion
+		if it.version != "" {
+			id.DriverVersion = it.version
+		}
 		arch := g.Arch
+		if it.arch != "" {
+			arch = it.arch
+		}
 		if arch == "" {
 			return e, usageError{fmt.Sprintf("%s: give --arch (x86_64 or aarch64) or write %s.json", file, filepath.Base(file))}
 		}
@@ -212,6 +227,51 @@ func entryFor(g *globals, o *pushOptions, file string) (artifacts.Entry, error) 
 	}
 	e.SHA256, e.Size = h.hex(), n
 	return e, nil
+}
+
+// pushItem is one file to publish; version and arch are set when it was
+// found in a Falco-layout tree (<dir>/<driver version>/<arch>/<file>).
+type pushItem struct{ file, version, arch string }
+
+// expandPushArgs turns directory arguments (a Falco-layout tree, as
+// `kdriver build` writes) into their .ko/.o files.
+func expandPushArgs(args []string) ([]pushItem, error) {
+	var out []pushItem
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, pushItem{file: a})
+			continue
+		}
+		fs, err := artifacts.NewFileStore(a, artifacts.Options{})
+		if err != nil {
+			return nil, usageError{err.Error()}
+		}
+		pairs, err := fs.Versions()
+		if err != nil {
+			return nil, err
+		}
+		n := len(out)
+		for _, p := range pairs {
+			ents, err := os.ReadDir(filepath.Join(a, p[0], p[1]))
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ents {
+				name := e.Name()
+				if e.Type().IsRegular() && !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".o")) {
+					out = append(out, pushItem{file: filepath.Join(a, p[0], p[1], name), version: p[0], arch: p[1]})
+				}
+			}
+		}
+		if len(out) == n {
+			return nil, usageError{fmt.Sprintf("%s: no <driver version>/<arch>/*.ko|*.o in it", a)}
+		}
+	}
+	return out, nil
 }
 
 func newArtifactLsCmd(g *globals) *cobra.Command {
