@@ -268,7 +268,7 @@ func (h *httpBody) try() (err error, retry bool) {
 		return fmt.Errorf("%w: %s", ErrNotFound, resp.Status), false
 	default:
 		resp.Body.Close()
-		e := errors.New(resp.Status)
+		e := &StatusError{Code: resp.StatusCode, Status: resp.Status}
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			return e, true
 		}
@@ -298,6 +298,21 @@ func (h *httpBody) try() (err error, retry bool) {
 	}
 	h.cur = resp.Body
 	return nil, false
+}
+
+// StatusError is an HTTP answer that is neither success nor a miss.
+type StatusError struct {
+	Code   int
+	Status string
+}
+
+func (e *StatusError) Error() string { return e.Status }
+
+// isDenied reports a 401/403: S3-style mirrors answer 403 for a missing
+// object when listing is not allowed.
+func isDenied(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusForbidden || se.Code == http.StatusUnauthorized)
 }
 
 func contentRangeStart(cr string) (int64, bool) {

@@ -329,3 +329,29 @@ func TestHTTPHeadersAndMultiStore(t *testing.T) {
 		}
 	}
 }
+
+// TestS3StyleMirror: a mirror that answers 403 for everything it lacks
+// (S3 without list permission) works without index and sidecar; a 403 for
+// the artifact itself is a failure that says so, not a miss.
+func TestS3StyleMirror(t *testing.T) {
+	body := elfBytes(t, 3000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == artifactPath() {
+			w.Write(body)
+			return
+		}
+		http.Error(w, "<Error><Code>AccessDenied</Code></Error>", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	s, _ := NewHTTPStore(srv.URL, Options{HTTP: fastHTTP()})
+	c := &Cache{Dir: t.TempDir()}
+	r, err := c.Fetch(context.Background(), s, testID, FetchOptions{})
+	if err != nil || r.SHA256 != hexSum(body) {
+		t.Fatalf("fetch from an S3-style mirror: %v", err)
+	}
+	other := withKernel(testID, KindKmod, "6.1.0")
+	_, err = c.Fetch(context.Background(), s, other, FetchOptions{})
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "403 Forbidden") {
+		t.Fatalf("403 for the artifact: %v", err)
+	}
+}

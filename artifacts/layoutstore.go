@@ -139,8 +139,10 @@ func (s *layoutStore) fetch(ctx context.Context, id ID) (io.ReadCloser, Descript
 	r := s.index(ctx, id.DriverVersion, id.Arch)
 	switch {
 	case r.err == nil:
-	case errors.Is(r.err, ErrNotFound) && len(s.keys) == 0:
+	case (errors.Is(r.err, ErrNotFound) || isDenied(r.err)) && len(s.keys) == 0:
+		// Plain Falco mirrors have no index (S3 may answer 403 for it).
 		s.log.Debug("no index; digests come from .sha256 sidecars", "store", s.repo, "err", r.err)
+		r = indexResult{}
 	case errors.Is(r.err, ErrNotFound):
 		return nil, d, fmt.Errorf("%w: %v; an index key is configured, so only artifacts listed in a signed index are trusted", ErrSignature, r.err)
 	default:
@@ -182,7 +184,7 @@ func (s *layoutStore) fetch(ctx context.Context, id ID) (io.ReadCloser, Descript
 				return nil, d, fmt.Errorf("%s.sha256: %w", src, perr)
 			}
 			d.Digest = "sha256:" + hex
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound) || isDenied(err):
 			s.log.Debug("no digest published", "artifact", src)
 		default:
 			rc.Close()
