@@ -108,7 +108,7 @@ renamed into place only once verified. Exit 3 when no store has the artifact.`,
 	fs.StringVar(&o.TargetID, "target-id", "", "override the detected target ID (e.g. ubuntu-aws)")
 	fs.StringVar(&o.OutputDir, "output-dir", "", "put the artifact directly in `DIR` instead of the cache")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` (default $KDRIVER_CACHE or "+defaultCacheDir+")")
-	fs.StringVar(&o.SHA256, "sha256", "", "expected sha256 of the artifact (hex); with several kinds it applies to each")
+	fs.StringVar(&o.SHA256, "sha256", "", "expected sha256 of the artifact (hex; one --kind only)")
 	fs.BoolVar(&o.RequireDigest, "require-digest", false, "refuse artifacts for which the store publishes no digest")
 	return cmd
 }
