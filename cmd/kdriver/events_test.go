@@ -29,8 +29,10 @@ func (s *listSource) Next(ctx context.Context) (*events.Event, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
-func (s *listSource) Stats() (events.Stats, error) { return events.Stats{Events: uint64(len(s.evs))}, nil }
-func (s *listSource) Close() error                 { return nil }
+func (s *listSource) Stats() (events.Stats, error) {
+	return events.Stats{Events: uint64(len(s.evs))}, nil
+}
+func (s *listSource) Close() error { return nil }
 
 func sampleEvents() [][]byte {
 	var out [][]byte
