@@ -85,10 +85,10 @@ func (c *Cache) Lookup(id ID, want string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.check(p, want)
+	return c.check(p, id, want)
 }
 
-func (c *Cache) check(p, want string) (Result, error) {
+func (c *Cache) check(p string, id ID, want string) (Result, error) {
 	rec, err := os.ReadFile(p + ".sha256")
 	if errors.Is(err, fs.ErrNotExist) {
 		return Result{}, ErrNotFound
@@ -101,6 +101,11 @@ func (c *Cache) check(p, want string) (Result, error) {
 		return Result{}, fmt.Errorf("%s.sha256: %w", p, err)
 	}
 	if want != "" && want != recorded {
+		return Result{}, ErrNotFound
+	}
+	// File names carry no driver version: in a flat --output-dir, a file of
+	// another version must not pass for this one.
+	if !strings.Contains(string(rec), "\n"+recordID(id)) {
 		return Result{}, ErrNotFound
 	}
 	sum, n, err := hashFile(p)
@@ -144,7 +149,7 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	}
 	defer unlock()
 
-	if r, err := c.check(p, want); err == nil {
+	if r, err := c.check(p, id, want); err == nil {
 		c.log().Debug("cache hit", "path", p)
 		return r, nil
 	} else if !errors.Is(err, ErrNotFound) {
@@ -256,10 +261,15 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	// The record comes last: a file without one is not trusted.
-	if _, _, err := writeFileAtomic(p+".sha256", 0o644, strings.NewReader(sum+"  "+filepath.Base(p)+"\n")); err != nil {
+	if _, _, err := writeFileAtomic(p+".sha256", 0o644, strings.NewReader(sum+"  "+filepath.Base(p)+"\n"+recordID(id))); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	return Result{Path: p, SHA256: sum, Size: n, From: d}, nil
+}
+
+// recordID is the record's second line: what the file is.
+func recordID(id ID) string {
+	return "# " + id.DriverVersion + " " + id.Arch + "\n"
 }
 
 func checkELF(p string) error {

@@ -139,3 +139,37 @@ func TestRequireDigest(t *testing.T) {
 		t.Errorf("last progress %+v, want %d of %d", last, len(body), len(body))
 	}
 }
+
+// TestFlatCacheVersions: in one output directory, the same file name of
+// another driver version is not a cache hit.
+func TestFlatCacheVersions(t *testing.T) {
+	a, b := elfBytes(t, 1000), elfBytes(t, 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/1.0/") && strings.HasSuffix(r.URL.Path, ".ko"):
+			w.Write(a)
+		case strings.HasPrefix(r.URL.Path, "/2.0/") && strings.HasSuffix(r.URL.Path, ".ko"):
+			w.Write(b)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	s, _ := NewHTTPStore(srv.URL, Options{HTTP: fastHTTP()})
+	c := &Cache{Dir: t.TempDir(), Flat: true}
+	for _, v := range []struct {
+		version string
+		body    []byte
+		cached  bool
+	}{{"1.0", a, false}, {"2.0", b, false}, {"2.0", b, true}} {
+		id := testID
+		id.DriverVersion = v.version
+		r, err := c.Fetch(context.Background(), s, id, FetchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.SHA256 != hexSum(v.body) || r.Cached != v.cached {
+			t.Errorf("version %s: sha256 %s cached %v; want %s cached %v", v.version, r.SHA256, r.Cached, hexSum(v.body), v.cached)
+		}
+	}
+}
