@@ -94,7 +94,7 @@ func Key(t matrix.Target) string {
 		lines = append(lines, p.Role+" "+p.SHA256)
 	}
 	sort.Strings(lines)
-	h := sha256.Sum256([]byte("tree v1\n" + t.KernelRelease + "\n" + strings.Join(lines, "\n")))
+	h := sha256.Sum256([]byte("tree v2\n" + t.KernelRelease + "\n" + strings.Join(lines, "\n")))
 	return hex.EncodeToString(h[:])
 }
 
@@ -245,11 +245,13 @@ func linkTree(src, dst string) error {
 	})
 }
 
-var absInclude = regexp.MustCompile(`(?m)^include /usr/src/([^/\s]+)/Makefile$`)
+var absSrc = regexp.MustCompile(`/usr/src/([A-Za-z0-9._+~-]+)`)
 
-// fixMakefiles rewrites Debian's "include /usr/src/<common>/Makefile" in each
-// usr/src/*/Makefile to a path relative to the tree, so the assembled tree
-// works wherever it is (the host's /usr/src is never read).
+// fixMakefiles rewrites the absolute /usr/src/<dir> paths in each
+// usr/src/*/Makefile (Debian's "include /usr/src/<common>/Makefile", and from
+// 7.x "KBUILD_OUTPUT=/usr/src/<flavour>") to paths relative to the tree: make
+// -C KDIR runs in usr/src/<flavour>, so "../<dir>" names the same folder
+// wherever the tree is, and the host's /usr/src is never read.
 func fixMakefiles(root string) error {
 	mks, _ := filepath.Glob(filepath.Join(root, "usr/src/*/Makefile"))
 	for _, mk := range mks {
@@ -257,16 +259,16 @@ func fixMakefiles(root string) error {
 		if err != nil {
 			return err
 		}
-		if !absInclude.Match(b) {
+		if !absSrc.Match(b) {
 			continue
 		}
 		var missing error
-		out := absInclude.ReplaceAllFunc(b, func(m []byte) []byte {
-			dir := string(absInclude.FindSubmatch(m)[1])
-			if _, err := os.Stat(filepath.Join(root, "usr/src", dir, "Makefile")); err != nil {
-				missing = fmt.Errorf("%s includes %s, which no package provides: %w", mk, dir, ErrNoKDIR)
+		out := absSrc.ReplaceAllFunc(b, func(m []byte) []byte {
+			dir := string(absSrc.FindSubmatch(m)[1])
+			if _, err := os.Stat(filepath.Join(root, "usr/src", dir)); err != nil {
+				missing = fmt.Errorf("%s names /usr/src/%s, which no package provides: %w", mk, dir, ErrNoKDIR)
 			}
-			return []byte("include ../" + path.Clean(dir) + "/Makefile")
+			return []byte("../" + path.Clean(dir))
 		})
 		if missing != nil {
 			return missing
