@@ -38,6 +38,8 @@ type Driver interface {
 type DriverConfig struct {
 	// Modern configures the modern eBPF probe (buffers, event types).
 	Modern modern.Options
+	// Kmod configures the kernel module (file to load, parameters).
+	Kmod KmodOptions
 	// Logger receives progress; nil: silent.
 	Logger *slog.Logger
 }
@@ -51,8 +53,7 @@ func NewDriver(t DriverType, cfg DriverConfig) (Driver, error) {
 	case ModernEBPF:
 		return newModernDriver(cfg), nil
 	case Kmod:
-		// The kernel module driver (package kmod) plugs in here.
-		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
+		return newKmodDriver(cfg), nil
 	case EBPF, Userspace:
 		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
 	}

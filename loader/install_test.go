@@ -46,7 +46,7 @@ func TestNewDriver(t *testing.T) {
 		want error
 	}{
 		{ModernEBPF, nil},
-		{Kmod, ErrNotAvailable},
+		{Kmod, nil},
 		{EBPF, ErrNotAvailable},
 		{Userspace, ErrNotAvailable},
 		{"bogus", ErrDriverType},

@@ -112,6 +112,8 @@ type installOptions struct {
 	DryRun   bool
 	Timeout  time.Duration
 	Probe    probeFlags
+	// KmodFile is a local .ko to load (kmod), skipping download and compile.
+	KmodFile string
 }
 
 func newInstallCmd(g *globals) *cobra.Command {
@@ -135,6 +137,7 @@ The decision and its reasons are printed first; --dry-run stops after the checks
 	fs.BoolVar(&o.DryRun, "dry-run", false, "stop after the decision and the preflight checks")
 	fs.DurationVar(&o.Timeout, "verify-timeout", 10*time.Second, "time the self-test waits for its events")
 	o.Probe.bind(fs)
+	fs.StringVar(&o.KmodFile, "file", "", "kernel module file to load (--type kmod), instead of downloading or compiling one")
 	return cmd
 }
 
@@ -158,7 +161,7 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 		Verify:   o.Verify,
 		DryRun:   o.DryRun,
 		SelfTest: events.SelfTestOptions{Command: selfTestCommand, Timeout: o.Timeout, Logger: g.logger},
-		Driver:   loader.DriverConfig{Modern: mopts, Logger: g.logger},
+		Driver:   loader.DriverConfig{Modern: mopts, Kmod: loader.KmodOptions{File: o.KmodFile}, Logger: g.logger},
 		Logger:   g.logger,
 	})
 	if g.JSON() {
