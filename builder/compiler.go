@@ -45,21 +45,40 @@ func ReadCompiler(kdir string) (Compiler, error) {
 	if c.Text == "" {
 		return c, fmt.Errorf("%s: no CONFIG_CC_VERSION_TEXT in include/config/auto.conf or .config: %w", kdir, ErrNoCompiler)
 	}
+	if err := c.parseText(); err != nil {
+		return c, fmt.Errorf("%s: %w", kdir, err)
+	}
+	c.Command = kernelVariablesCC(filepath.Join(kdir, ".kernelvariables"))
+	if c.Command == "" {
+		c.Command = c.Family
+		for _, f := range strings.Fields(c.Text) {
+			if strings.Contains(f, c.Family) {
+				c.Command = stripTriplet(f)
+				break
+			}
+		}
+	}
+	return c, nil
+}
+
+// parseText fills family and version from CONFIG_CC_VERSION_TEXT:
+// "gcc-12 (Debian 12.2.0-14) 12.2.0", "gcc (GCC) 11.4.1 20231218 (Red Hat
+// 11.4.1-3)", "Debian clang version 16.0.6 (15)".
+func (c *Compiler) parseText() error {
 	c.Family = "gcc"
 	if strings.Contains(c.Text, "clang") {
 		c.Family = "clang"
 	}
 	m := versionRe.FindStringSubmatch(c.Text)
 	if m == nil {
-		return c, fmt.Errorf("%s: compiler %q: no version: %w", kdir, c.Text, ErrNoCompiler)
+		return fmt.Errorf("compiler %q: no version: %w", c.Text, ErrNoCompiler)
 	}
-	c.Version = strings.TrimSuffix(m[0], ".")
-	c.Major, _ = strconv.Atoi(m[1])
-	c.Command = kernelVariablesCC(filepath.Join(kdir, ".kernelvariables"))
-	if c.Command == "" {
-		c.Command = stripTriplet(strings.Fields(c.Text)[0])
+	c.Version = m[0]
+	var err error
+	if c.Major, err = strconv.Atoi(m[1]); err != nil || c.Major == 0 {
+		return fmt.Errorf("compiler %q: bad version: %w", c.Text, ErrNoCompiler)
 	}
-	return c, nil
+	return nil
 }
 
 // configValue returns KEY's value in a kconfig file, unquoted.
