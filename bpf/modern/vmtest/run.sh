@@ -1,0 +1,47 @@
+#!/bin/bash
+# bpf/modern/vmtest/run.sh [KERNEL:ARCH ...]: boot real Debian kernels in
+# qemu (TCG) and run `kdriver verify --type modern-ebpf` and `kdriver install`
+# inside, so that the arm64 object and older kernels are proven too, not
+# only this host's. Uses the VM helpers of scripts/vm (kernels resolved from
+# the archive at run time, cached under ${KDRIVER_CACHE:-/var/cache/kdriver-dev}).
+# Default: 6.1:amd64 6.1:arm64 6.12:arm64. Needs scripts/setup-vm.sh.
+# Prints one line per case: "ok|FAIL KERNEL ARCH CASE"; exits 1 on a failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+vm=$repo/scripts/vm
+[ $# -gt 0 ] || set -- 6.1:amd64 6.1:arm64 6.12:arm64
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cat >"$work/cases.sh" <<'CASES'
+case_run verify /kdriver verify --type modern-ebpf --timeout 120s --buf-size-preset 1
+case_run install /kdriver install --verify-timeout 120s --buf-size-preset 1
+case_run events-shared /kdriver events --duration 2s --type procexit --cpus-for-each-buffer 0 --buf-size-preset 1
+CASES
+
+failed=0
+for spec in "$@"; do
+	kernel=${spec%%:*} arch=${spec##*:}
+	echo "vmtest: $kernel/$arch: preparing" >&2
+	eval "$("$vm/kernel.sh" "$kernel" "$arch")"
+	busybox=$("$vm/busybox.sh" "$arch")
+	(cd "$repo" && CGO_ENABLED=0 GOARCH="$arch" go build -o "$work/kdriver" ./cmd/kdriver)
+	"$vm/initramfs.sh" "$work/initrd-$arch.gz" "$busybox" "$work/cases.sh" "$work/kdriver"
+	log=$work/console-$kernel-$arch.log
+	echo "vmtest: $kernel/$arch: booting $KREL" >&2
+	"$vm/boot.sh" "$arch" "$VMLINUZ" "$work/initrd-$arch.gz" "$log" || true
+	for c in verify install events-shared; do
+		if grep -q "KDRIVER-CASE-END $c rc=0" "$log"; then
+			echo "ok   $KREL $arch $c"
+		else
+			echo "FAIL $KREL $arch $c"
+			failed=1
+			sed -n "/KDRIVER-CASE-BEGIN $c/,/KDRIVER-CASE-END $c/p" "$log" | tail -40 >&2
+		fi
+	done
+	if [ -n "${KDRIVER_VMTEST_KEEP:-}" ]; then
+		cp "$log" "$KDRIVER_VMTEST_KEEP/"
+	fi
+done
+exit $failed
