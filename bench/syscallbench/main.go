@@ -16,7 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -199,16 +198,24 @@ func withBpftrace(ctx context.Context, bin, name string, w, n int) (phase, error
 		_ = cmd.Wait()
 		return p, fmt.Errorf("bpftrace did not attach: %q %v: %s", line, err, stderr.String())
 	}
-	var lines uint64
+	// Count the event lines; bpftrace reports its perf buffer losses as
+	// "Lost N events" lines on the same stream.
+	var lines, lost uint64
 	counted := make(chan struct{})
 	go func() {
 		defer close(counted)
-		buf := make([]byte, 1<<20)
-		for {
-			k, err := br.Read(buf)
-			lines += uint64(bytes.Count(buf[:k], []byte{'\n'}))
-			if err == io.EOF || err != nil {
-				return
+		sc := bufio.NewScanner(br)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			l := sc.Bytes()
+			switch {
+			case bytes.HasPrefix(l, []byte("Lost ")):
+				if f := strings.Fields(string(l)); len(f) > 1 {
+					k, _ := strconv.ParseUint(f[1], 10, 64)
+					lost += k
+				}
+			case len(l) > 0:
+				lines++
 			}
 		}
 	}()
@@ -229,14 +236,7 @@ func withBpftrace(ctx context.Context, bin, name string, w, n int) (phase, error
 		p.read = 0
 		p.note = "in-kernel count, nothing sent to userspace"
 	}
-	for _, l := range strings.Split(stderr.String(), "\n") {
-		if strings.HasPrefix(l, "Lost ") {
-			p.note = strings.TrimSpace(l)
-			if f := strings.Fields(l); len(f) > 1 {
-				p.drops, _ = strconv.ParseUint(f[1], 10, 64)
-			}
-		}
-	}
+	p.drops = lost
 	return p, nil
 }
 
