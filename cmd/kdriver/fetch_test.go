@@ -295,3 +295,35 @@ func TestOCIPushFetch(t *testing.T) {
 		t.Errorf("miss not explained:\n%s", stderr.String())
 	}
 }
+
+// TestFetchThroughProxy: HTTP_PROXY from the environment is used (the repo
+// host name does not even resolve; only the proxy on 127.0.0.1 knows it),
+// and extra headers reach the server.
+func TestFetchThroughProxy(t *testing.T) {
+	bin := buildKdriver(t)
+	body := fakeDriver(50 << 10)
+	var seen atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A proxied request carries the absolute URL.
+		if r.URL.Host != "drivers.kdriver-test.invalid" || !strings.HasSuffix(r.URL.Path, ".ko") {
+			http.NotFound(w, r)
+			return
+		}
+		seen.Store(r.Header.Get("X-Mirror-Token"))
+		w.Write(body)
+	}))
+	defer proxy.Close()
+	out := t.TempDir()
+	args := append(fetchArgs(t, "http://drivers.kdriver-test.invalid/kdriver"), "fetch", "--output-dir", out, "--http-header", "X-Mirror-Token: s3cret")
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "NO_PROXY=", "no_proxy=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fetch through the proxy: %v\n%s", err, b)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, fetchedName)); sumHex(got) != sumHex(body) {
+		t.Error("fetched file differs")
+	}
+	if seen.Load() != "s3cret" {
+		t.Errorf("header X-Mirror-Token = %v at the server", seen.Load())
+	}
+}
