@@ -127,7 +127,8 @@ func buildKdriver(t *testing.T) string {
 	return bin
 }
 
-// TestFetchKilled kills a fetch with SIGKILL in the middle of the body:
+// TestFetchKilled interrupts a fetch in the middle of the body: SIGINT
+// exits 130 and removes the partial file; after SIGKILL
 // nothing is trusted afterwards, and the next run downloads again and
 // succeeds. Then two fetches of one artifact run at once: both succeed,
 // one downloads, and one good file is left.
@@ -172,37 +173,56 @@ func TestFetchKilled(t *testing.T) {
 	dir := filepath.Join(cache, "0.1.0", "x86_64")
 	final := filepath.Join(dir, fetchedName)
 
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KDRIVER_CACHE="+cache)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-started:
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("the fetch never asked for the body:\n%s", stderr.String())
-	}
-	// Wait until bytes are on disk in the temporary file, then kill.
-	var parts []string
-	for range 600 {
-		parts, _ = filepath.Glob(filepath.Join(dir, "."+fetchedName+".part-*"))
-		if len(parts) > 0 {
-			if st, err := os.Stat(parts[0]); err == nil && st.Size() > 0 {
-				break
-			}
+	// startSlow starts a fetch and returns once part of the body is in
+	// its temporary file.
+	startSlow := func() (*exec.Cmd, *bytes.Buffer, []string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "KDRIVER_CACHE="+cache)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-started:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			t.Fatalf("the fetch never asked for the body:\n%s", stderr.String())
+		}
+		var parts []string
+		for range 600 {
+			parts, _ = filepath.Glob(filepath.Join(dir, "."+fetchedName+".part-*"))
+			if len(parts) > 0 {
+				if st, err := os.Stat(parts[0]); err == nil && st.Size() > 0 {
+					break
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(parts) == 0 {
+			cmd.Process.Kill()
+			t.Fatalf("no partial file was written:\n%s", stderr.String())
+		}
+		return cmd, &stderr, parts
 	}
+
+	// Ctrl-C: exit 130, and the partial file is removed on the way out.
+	cmd, stderr, parts := startSlow()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("after SIGINT: exit %d, want %d\n%s", code, exitInterrupted, stderr.String())
+	}
+	if _, err := os.Stat(parts[0]); err == nil {
+		t.Errorf("after SIGINT the partial file %s is still there", parts[0])
+	}
+
+	// SIGKILL: no clean-up possible; still nothing is trusted.
+	cmd, stderr, _ = startSlow()
 	cmd.Process.Signal(syscall.SIGKILL)
 	err := cmd.Wait()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 		t.Fatalf("fetch was not killed mid-download: %v\n%s", err, stderr.String())
-	}
-	if len(parts) == 0 {
-		t.Fatal("no partial file was written before the kill")
 	}
 	for _, p := range []string{final, final + ".sha256"} {
 		if _, err := os.Stat(p); err == nil {
