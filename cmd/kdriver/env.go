@@ -51,9 +51,18 @@ func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 
 func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		// Lists are comma-separated. Repositories may also be separated by
+		// spaces, as Falco's DRIVERS_REPO is (IFS=", "); other values, such
+		// as HTTP headers, keep their spaces.
+		sep := func(r rune) bool { return r == ',' }
+		if f.Name == "repo" {
+			sep = func(r rune) bool { return r == ',' || r == ' ' }
+		}
 		var items []string
-		for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-			items = append(items, s)
+		for _, s := range strings.FieldsFunc(v, sep) {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
 		}
 		if err := sv.Replace(items); err != nil {
 			return err

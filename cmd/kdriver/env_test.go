@@ -14,6 +14,7 @@ func TestEnvAndConfig(t *testing.T) {
 		"DRIVERS_REPO":           "https://a.example/driver, file:///srv/drivers",
 		"KDRIVER_DRIVER_VERSION": "9.9.9",
 		"DRIVER_VERSION":         "ignored: KDRIVER_ wins",
+		"KDRIVER_LOG_LEVEL":      "debug",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
