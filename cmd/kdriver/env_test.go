@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestEnvAndConfig(t *testing.T) {
@@ -52,5 +54,25 @@ func TestEnvAndConfig(t *testing.T) {
 	os.WriteFile(bad, []byte("no-such-key: 1\n"), 0o644)
 	if err := applyConfig(fs, bad); !errors.Is(err, errUsage) {
 		t.Errorf("unknown config key: err = %v, want usage error", err)
+	}
+}
+
+func TestEnvListKeepsSpaces(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	var headers, repos []string
+	fs.StringArrayVar(&headers, "http-header", nil, "")
+	fs.StringArrayVar(&repos, "repo", nil, "")
+	env := map[string]string{
+		"KDRIVER_HTTP_HEADER": "Authorization: Bearer x, X-Team: a b",
+		"DRIVERS_REPO":        "https://a https://b",
+	}
+	if err := applyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Authorization: Bearer x", "X-Team: a b"}; !slices.Equal(headers, want) {
+		t.Errorf("headers = %q, want %q", headers, want)
+	}
+	if want := []string{"https://a", "https://b"}; !slices.Equal(repos, want) {
+		t.Errorf("repos = %q, want %q", repos, want)
 	}
 }
