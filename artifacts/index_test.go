@@ -38,6 +38,8 @@ func TestParseFileName(t *testing.T) {
 		{file: "falco_ubuntu-generic_5.15.0-91-generic_101.ko", want: ID{DriverName: "falco", Kind: KindKmod, TargetID: "ubuntu-generic", KernelRelease: "5.15.0-91-generic", KernelVersion: "101"}},
 		{file: "falco_debian_6.1.0-13-amd64_1.o", want: ID{DriverName: "falco", Kind: KindEBPF, TargetID: "debian", KernelRelease: "6.1.0-13-amd64", KernelVersion: "1"}},
 		{file: "falco_amazonlinux2_5.10.205-195.804.amzn2.x86_64_1.ko", want: ID{DriverName: "falco", Kind: KindKmod, TargetID: "amazonlinux2", KernelRelease: "5.10.205-195.804.amzn2.x86_64", KernelVersion: "1"}},
+		{file: "falco_minikube_5.10.207_1_1.34.0.ko", want: ID{DriverName: "falco", Kind: KindKmod, TargetID: "minikube", KernelRelease: "5.10.207", KernelVersion: "1_1.34.0"}},
+		{file: "falco_bottlerocket_5.15.160_1_1.20.1-aws.o", want: ID{DriverName: "falco", Kind: KindEBPF, TargetID: "bottlerocket", KernelRelease: "5.15.160", KernelVersion: "1_1.20.1-aws"}},
 		{file: "other_debian_6.1_1.ko", bad: true},
 		{file: "falco_debian_6.1.ko", bad: true},
 		{file: "falco_debian_6.1_1.txt", bad: true},

@@ -8,8 +8,8 @@ import (
 // ParseFileName splits a Falco-layout file name
 // <driver>_<target>_<release>_<version>.ko|.o back into an ID (without
 // driver version and arch, which the folder gives). The target is the
-// field after the driver name, the version the last field, the release
-// what is between, so a release may contain '_' but a target may not.
+// field after the driver name, the release the next one, the version the
+// rest, so a version may contain '_' but a target or release may not.
 func ParseFileName(file, driverName string) (ID, error) {
 	var id ID
 	rest, ok := strings.CutPrefix(file, driverName+"_")
@@ -24,11 +24,14 @@ func ParseFileName(file, driverName string) (ID, error) {
 	default:
 		return id, fmt.Errorf("artifact file %q: want .ko or .o", file)
 	}
+	// Kernel releases (uname -r) have no '_', but fixed versions do:
+	// minikube's 1_1.34.0, bottlerocket's 1_1.11.0-aws. So the release is
+	// the second field and the version all that follows it.
 	target, rest, ok1 := strings.Cut(rest, "_")
-	i := strings.LastIndexByte(rest, '_')
-	if !ok1 || i <= 0 || target == "" || i == len(rest)-1 {
+	release, version, ok2 := strings.Cut(rest, "_")
+	if !ok1 || !ok2 || target == "" || release == "" || version == "" {
 		return id, fmt.Errorf("artifact file %q: want %s_<target>_<kernel release>_<kernel version>%s", file, driverName, id.Kind.Ext())
 	}
-	id.DriverName, id.TargetID, id.KernelRelease, id.KernelVersion = driverName, target, rest[:i], rest[i+1:]
+	id.DriverName, id.TargetID, id.KernelRelease, id.KernelVersion = driverName, target, release, version
 	return id, nil
 }
