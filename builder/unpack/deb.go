@@ -50,7 +50,9 @@ func Deb(ctx context.Context, r io.Reader, dst string, opts Options) (Stats, err
 			return Stats{}, err
 		}
 		defer w.close()
-		if err := w.untar(newCapReader(ctx, dec, opts)); err != nil {
+		ra := newReadAhead(dec)
+		defer ra.Close()
+		if err := w.untar(newCapReader(ctx, ra, opts)); err != nil {
 			return w.st, fmt.Errorf("deb: %s: %w", name, err)
 		}
 		return w.st, nil

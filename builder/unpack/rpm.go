@@ -51,7 +51,9 @@ func RPM(ctx context.Context, r io.Reader, dst string, opts Options) (Stats, err
 		return Stats{}, err
 	}
 	defer w.close()
-	if err := w.uncpio(newCapReader(ctx, dec, opts)); err != nil {
+	ra := newReadAhead(dec)
+	defer ra.Close()
+	if err := w.uncpio(newCapReader(ctx, ra, opts)); err != nil {
 		return w.st, fmt.Errorf("rpm: %w", err)
 	}
 	return w.st, nil

@@ -98,7 +98,10 @@ func checkSymlink(name, target string) error {
 // writer writes entries into a root, enforcing the caps.
 type writer struct {
 	root    *os.Root
-	links   map[string]bool // symlinks this extraction made
+	links   map[string]bool     // symlinks this extraction made
+	made    map[string]bool     // directories known to exist
+	dirs    map[string]*os.Root // open handles of recent directories
+	order   []string
 	opts    Options
 	entries int
 	st      Stats
@@ -115,7 +118,62 @@ func newWriter(dst string, opts Options) (*writer, error) {
 	return &writer{root: root, opts: opts}, nil
 }
 
-func (w *writer) close() error { return w.root.Close() }
+func (w *writer) close() error {
+	w.dropDirs()
+	return w.root.Close()
+}
+
+// maxDirs bounds the directory handles kept open: archives list files
+// directory by directory, so a few suffice.
+const maxDirs = 32
+
+func (w *writer) dropDirs() {
+	for _, r := range w.dirs {
+		r.Close()
+	}
+	w.dirs, w.order = nil, nil
+}
+
+// at returns an os.Root for name's directory (made if needed) and name's
+// base: one openat per entry instead of one per path component.
+func (w *writer) at(name string) (*os.Root, string, error) {
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return w.root, base, nil
+	}
+	if r, ok := w.dirs[dir]; ok {
+		return r, base, nil
+	}
+	if !w.made[dir] {
+		if err := w.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, "", err
+		}
+		w.markMade(dir)
+	}
+	r, err := w.root.OpenRoot(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(w.order) >= maxDirs {
+		w.dropDirs()
+	}
+	if w.dirs == nil {
+		w.dirs = map[string]*os.Root{}
+	}
+	w.dirs[dir] = r
+	w.order = append(w.order, dir)
+	return r, base, nil
+}
+
+func (w *writer) markMade(dir string) {
+	if w.made == nil {
+		w.made = map[string]bool{}
+	}
+	for ; dir != "." && dir != "" && !w.made[dir]; dir = path.Dir(dir) {
+		w.made[dir] = true
+	}
+}
 
 func (w *writer) count() error {
 	w.entries++
@@ -142,22 +200,48 @@ func (w *writer) wanted(name string) bool {
 }
 
 func (w *writer) dir(name string, mode fs.FileMode) error {
-	return w.root.MkdirAll(name, mode.Perm()|0o700)
+	if w.made[name] {
+		return nil
+	}
+	if err := w.root.MkdirAll(name, mode.Perm()|0o700); err != nil {
+		return err
+	}
+	w.markMade(name)
+	return nil
 }
 
 func (w *writer) parent(name string) error {
-	if d := path.Dir(name); d != "." {
-		return w.root.MkdirAll(d, 0o755)
+	if d := path.Dir(name); d != "." && !w.made[d] {
+		if err := w.root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		w.markMade(d)
 	}
 	return nil
 }
 
-func (w *writer) file(name string, mode fs.FileMode, r io.Reader) error {
-	if err := w.parent(name); err != nil {
+// create makes name with fn, replacing what an earlier entry left there.
+func (w *writer) create(name string, fn func(dir *os.Root, base string) error) error {
+	dir, base, err := w.at(name)
+	if err != nil {
 		return err
 	}
-	_ = w.root.Remove(name) // a later entry replaces an earlier one
-	f, err := w.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode.Perm()&0o777|0o600)
+	err = fn(dir, base)
+	if errors.Is(err, fs.ErrExist) {
+		if err := dir.Remove(base); err != nil {
+			return err
+		}
+		err = fn(dir, base)
+	}
+	return err
+}
+
+func (w *writer) file(name string, mode fs.FileMode, r io.Reader) error {
+	var f *os.File
+	err := w.create(name, func(dir *os.Root, base string) (err error) {
+		f, err = dir.OpenFile(base, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode.Perm()&0o777|0o600)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -178,16 +262,12 @@ func (w *writer) file(name string, mode fs.FileMode, r io.Reader) error {
 }
 
 func (w *writer) symlink(name, target string) error {
-	if err := w.parent(name); err != nil {
-		return err
-	}
-	_ = w.root.Remove(name)
 	w.st.Links++
 	if w.links == nil {
 		w.links = map[string]bool{}
 	}
 	w.links[name] = true
-	return w.root.Symlink(target, name)
+	return w.create(name, func(dir *os.Root, base string) error { return dir.Symlink(target, base) })
 }
 
 func (w *writer) hardlink(name, target string) error {
