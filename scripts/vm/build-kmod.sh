@@ -18,6 +18,14 @@ cp "$repo/events/c/kd_event.h" "$out/src/"
 
 args=(-C "$kdir" M="$out/src" KD_EVENT_DIR="$out/src" KD_DRIVER_VERSION="$version"
 	KCFLAGS=-Werror -j2)
+# KD_GCC=12 overrides the compiler the headers name with gcc-12 (an
+# experiment: modules should be built with the kernel's own compiler).
+if [ -n "${KD_GCC:-}" ]; then
+	case $arch in
+	amd64) args+=(CC="gcc-$KD_GCC") ;;
+	arm64) args+=(CC="aarch64-linux-gnu-gcc-$KD_GCC") ;;
+	esac
+fi
 case $arch in
 amd64) args+=(ARCH=x86) ;;
 arm64) args+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;

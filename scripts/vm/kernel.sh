@@ -78,7 +78,17 @@ if [ ! -f "$dir/.done" ]; then
 		n=${p%%:*}
 		f=$(ls "$dl/${n}_${v//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
 		if [ -z "$f" ]; then
-			(cd "$dl" && apt-get "${APT_OPTS[@]}" download "$p" >&2)
+			if ! (cd "$dl" && apt-get "${APT_OPTS[@]}" download "$p" >&2); then
+				# A signed image missing from the pool: its -unsigned twin
+				# carries the same kernel.
+				case $n in
+				linux-image-*) ;;
+				*) exit 1 ;;
+				esac
+				echo "kernel: $p failed, trying $n-unsigned" >&2
+				n=$n-unsigned
+				(cd "$dl" && apt-get "${APT_OPTS[@]}" download "$n:$a" >&2)
+			fi
 			f=$(ls "$dl/${n}_${v//:/%3a}_"*.deb | head -1)
 		fi
 		echo "kernel: unpack $(basename "$f")" >&2
@@ -86,7 +96,8 @@ if [ ! -f "$dir/.done" ]; then
 	done
 	# The headers' Makefile includes the -common tree by absolute path.
 	for mk in "$dir.tmp"/root/usr/src/linux-headers-*/Makefile; do
-		sed -i "s|^include /usr/src/|include $dir/root/usr/src/|" "$mk"
+		sed -i -e "s|^include /usr/src/|include $dir/root/usr/src/|" \
+			-e "s|^KBUILD_OUTPUT=/usr/src/|KBUILD_OUTPUT=$dir/root/usr/src/|" "$mk"
 	done
 	mv "$dir.tmp" "$dir"
 	touch "$dir/.done"
