@@ -272,7 +272,7 @@ static void kd_probe_exit(void *data, struct pt_regs *regs, long ret)
 }
 
 #ifdef KD_PROCESS_EXIT_GROUP_DEAD
-/* the tracepoint gained group_dead (6.16, "sched: add group_dead to sched_process_exit") */
+/* sched_process_exit gained group_dead (7.x headers); see the Makefile probe */
 static void kd_probe_procexit(void *data, struct task_struct *p, bool group_dead)
 #else
 static void kd_probe_procexit(void *data, struct task_struct *p)

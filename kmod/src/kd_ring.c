@@ -61,7 +61,8 @@ static int kd_ring_alloc(struct kd_ring *r, int cpu, unsigned long size)
 
 	r->npages = size >> PAGE_SHIFT;
 	r->info_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	r->pages = kvcalloc(r->npages, sizeof(*r->pages), GFP_KERNEL);
+	/* kvmalloc_array (4.12) rather than kvcalloc (4.18): 4.14 is supported */
+	r->pages = kvmalloc_array(r->npages, sizeof(*r->pages), GFP_KERNEL | __GFP_ZERO);
 	r->scratch = vmalloc(KD_MAX_EVENT_LEN);
 	if (!r->info_page || !r->pages || !r->scratch)
 		return -ENOMEM;
@@ -70,7 +71,7 @@ static int kd_ring_alloc(struct kd_ring *r, int cpu, unsigned long size)
 		if (!r->pages[i])
 			return -ENOMEM;
 	}
-	twice = kvcalloc(2 * r->npages, sizeof(*twice), GFP_KERNEL);
+	twice = kvmalloc_array(2 * r->npages, sizeof(*twice), GFP_KERNEL);
 	if (!twice)
 		return -ENOMEM;
 	for (i = 0; i < 2 * r->npages; i++)
