@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/builder/debian"
@@ -38,6 +40,8 @@ type buildOptions struct {
 	Report      string
 	DockerHost  string
 	Debootstrap string
+	Kubeconfig  string
+	Namespace   string
 	mirror      mirrorFlags
 }
 
@@ -81,7 +85,7 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.Matrix, "matrix", "", "matrix `FILE` (YAML or JSON) of the targets to build")
 	fs.StringArrayVar(&o.Targets, "target", nil, "only the matrix target with this `NAME`; repeatable")
-	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker, kubernetes, or auto (local when the host has the headers' compiler, else docker)")
+	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker, kubernetes, or auto (local when the host has the headers' compiler, else docker); kubernetes runs one Job per target with the tree and output shared through hostPath")
 	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
 	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default ./kmod/src)")
@@ -92,6 +96,8 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.Report, "report", "", "also write the JSON report to `FILE`")
 	fs.StringVar(&o.DockerHost, "docker-host", "", "docker daemon address (default: $DOCKER_HOST or docker's default)")
 	fs.StringVar(&o.Debootstrap, "debootstrap-mirror", "", "Debian archive `URL` builder images are debootstrapped from (default: the host's first apt source)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for --backend kubernetes (default $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&o.Namespace, "namespace", "default", "namespace of the build Jobs")
 	o.mirror.bind(cmd)
 	cmd.AddCommand(newBuildMatrixCmd(g))
 	return cmd
@@ -146,7 +152,10 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	cache := o.cacheDir()
+	cache, err := filepath.Abs(o.cacheDir())
+	if err != nil {
+		return err
+	}
 	client := &http.Client{}
 	choose, err := o.chooser(g, cache)
 	if err != nil {
@@ -461,7 +470,20 @@ func (o *buildOptions) chooser(g *globals, cache string) (builder.ChooseBackend,
 			return docker, nil
 		}, nil
 	case "kubernetes":
-		return nil, fmt.Errorf("--backend kubernetes: %w", builder.ErrBackendUnavailable)
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		if o.Kubeconfig != "" {
+			rules.ExplicitPath = o.Kubeconfig
+		}
+		cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--backend kubernetes: %w: give --kubeconfig", err)
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("--backend kubernetes: %w", err)
+		}
+		k := &builder.Kubernetes{Client: cs, Namespace: o.Namespace, Dir: filepath.Join(cache, "jobs")}
+		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return k, nil }, nil
 	}
 	return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
 }
