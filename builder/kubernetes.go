@@ -228,4 +228,3 @@ func (k *Kubernetes) logs(ctx context.Context, job string) []byte {
 	b, _ := io.ReadAll(io.LimitReader(rc, 16<<20))
 	return b
 }
-
