@@ -103,6 +103,9 @@ func New(opts Options) (*Builder, error) {
 		}
 	}
 	for _, d := range []*string{&opts.OutDir, &opts.CacheDir, &opts.Source.Dir} {
+		if *d == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*d)
 		if err != nil {
 			return nil, err

@@ -10,24 +10,37 @@ import (
 	"sort"
 )
 
-// Source is the driver's C source: a directory and, optionally, extra files
-// copied next to it (kd_event.h from events/c).
+// Source is the driver's C source: a directory or a file system (such as
+// the one embedded in the binary), and extra files copied next to it
+// (kd_event.h from events/c).
 type Source struct {
-	Dir    string
-	Extra  []string // files copied into the top of the prepared source
-	Module string   // the module's name, e.g. kdriver (kdriver.ko)
+	Dir       string            // a folder, or
+	FS        fs.FS             // a file system whose root is the source
+	Extra     []string          // files copied into the top of the prepared source
+	ExtraData map[string]string // name → content, likewise
+	Module    string            // the module's name, e.g. kdriver (kdriver.ko)
 }
 
-// files lists the source as relative name → absolute path.
-func (s Source) files() (map[string]string, error) {
-	out := map[string]string{}
-	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
+// files returns the source as relative name → content.
+func (s Source) files() (map[string][]byte, error) {
+	fsys := s.FS
+	if fsys == nil {
+		if s.Dir == "" {
+			return nil, fmt.Errorf("driver source: no folder given")
+		}
+		fsys = os.DirFS(s.Dir)
+	}
+	out := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(s.Dir, p)
-			out[rel] = p
+			b, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			out[filepath.FromSlash(p)] = b
 		}
 		return nil
 	})
@@ -35,7 +48,14 @@ func (s Source) files() (map[string]string, error) {
 		return nil, fmt.Errorf("driver source: %w", err)
 	}
 	for _, e := range s.Extra {
-		out[filepath.Base(e)] = e
+		b, err := os.ReadFile(e)
+		if err != nil {
+			return nil, fmt.Errorf("driver source: %w", err)
+		}
+		out[filepath.Base(e)] = b
+	}
+	for n, c := range s.ExtraData {
+		out[n] = []byte(c)
 	}
 	return out, nil
 }
@@ -54,12 +74,7 @@ func (s Source) Digest() (string, error) {
 	sort.Strings(names)
 	h := sha256.New()
 	for _, n := range names {
-		b, err := os.ReadFile(files[n])
-		if err != nil {
-			return "", fmt.Errorf("driver source: %w", err)
-		}
-		fs := sha256.Sum256(b)
-		fmt.Fprintf(h, "%s %x\n", n, fs)
+		fmt.Fprintf(h, "%s %x\n", n, sha256.Sum256(files[n]))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -70,11 +85,7 @@ func (s Source) Prepare(dst string) error {
 	if err != nil {
 		return err
 	}
-	for rel, src := range files {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			return err
-		}
+	for rel, b := range files {
 		p := filepath.Join(dst, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err

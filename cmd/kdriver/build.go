@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kmod"
 )
 
 // buildOptions are the flags of kdriver build.
@@ -88,8 +91,8 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker, kubernetes, or auto (local when the host has the headers' compiler, else docker); kubernetes runs one Job per target with the tree and output shared through hostPath")
 	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
-	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default ./kmod/src)")
-	fs.StringVar(&o.EventHeader, "event-header", "", "kd_event.h `FILE` copied next to the source (default: <source>/../../events/c/kd_event.h)")
+	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default: the source carried in this binary)")
+	fs.StringVar(&o.EventHeader, "event-header", "", "kd_event.h `FILE` copied next to the source (default: <source>/../../events/c/kd_event.h, or the one in this binary)")
 	fs.StringVar(&o.Module, "module", "kdriver", "module name (the .ko the source builds)")
 	fs.StringVar(&o.OutputDir, "output-dir", "build/drivers", "where artifacts go, in the Falco layout")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` for packages, trees and builds (default $KDRIVER_CACHE/build or "+defaultCacheDir+"/build)")
@@ -115,11 +118,21 @@ func (o *buildOptions) cacheDir() string {
 	return filepath.Join(defaultCacheDir, "build")
 }
 
+// source is --source DIR (with kd_event.h from --event-header or the
+// checkout's events/c), or else the module source carried in the binary.
 func (o *buildOptions) source() (builder.Source, error) {
-	dir := o.Source
-	if dir == "" {
-		dir = filepath.Join("kmod", "src")
+	if o.Source == "" {
+		sub, err := fs.Sub(kmod.Source, "src")
+		if err != nil {
+			return builder.Source{}, err
+		}
+		src := builder.Source{FS: sub, Module: o.Module, ExtraData: map[string]string{"kd_event.h": events.CHeader}}
+		if o.EventHeader != "" {
+			src.ExtraData, src.Extra = nil, []string{o.EventHeader}
+		}
+		return src, nil
 	}
+	dir := o.Source
 	if _, err := os.Stat(filepath.Join(dir, "Makefile")); err != nil {
 		return builder.Source{}, usageError{fmt.Sprintf("--source %s: no Makefile there: give the kernel module's source folder", dir)}
 	}
