@@ -129,7 +129,7 @@ func runEvents(ctx context.Context, g *globals, o *eventsOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := loader.Choose(facts, drivers)
+	d, err := loader.Choose(facts, loadedFirst(drivers, facts))
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,15 @@ func parseDriverTypes(vals []string) ([]loader.DriverType, error) {
 	return out, nil
 }
 
+// loadedFirst makes a loaded kernel module the driver that verify and
+// events read when the user named none: "the loaded (or named) driver".
+func loadedFirst(types []loader.DriverType, f host.Facts) []loader.DriverType {
+	if len(types) == 0 && f.Driver.Loaded {
+		return []loader.DriverType{loader.Kmod, loader.Auto}
+	}
+	return types
+}
+
 // hostFacts detects the host through --host-root and the kernel overrides.
 func hostFacts(ctx context.Context, g *globals) (host.Facts, error) {
 	fsys, closeFS, err := host.Open(g.HostRoot)

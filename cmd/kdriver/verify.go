@@ -31,7 +31,8 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Short: "Self-test the driver with the embedded event reader",
 		Long: `Run a child that execs, opens a nonce file, connects to a closed loopback port and
 exits with 42, and pass only if the driver delivers each of those events with the
-right values and drops nothing. The modern eBPF probe is loaded for the test.`,
+right values and drops nothing. Without --type, a loaded kernel module is the
+driver verified; otherwise auto's choice (the modern eBPF probe is loaded for the test).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runVerify(cmd.Context(), g, o)
@@ -77,7 +78,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 	}
 	res := &verifyResult{}
 	err = func() error {
-		d, err := loader.Choose(facts, types)
+		d, err := loader.Choose(facts, loadedFirst(types, facts))
 		res.Decision = d
 		if err != nil {
 			return err
