@@ -100,3 +100,11 @@ func FuzzCompilerText(f *testing.F) {
 		}
 	})
 }
+
+func TestBaseSuite(t *testing.T) {
+	for in, want := range map[string]string{"bookworm-security": "bookworm", "bullseye-updates": "bullseye", "sid": "sid", "bookworm-backports": "bookworm", "": ""} {
+		if got := BaseSuite(in); got != want {
+			t.Errorf("BaseSuite(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

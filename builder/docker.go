@@ -82,6 +82,18 @@ func ImagePackages(job Job) []string {
 	return out
 }
 
+// BaseSuite is the release a suite's packages belong to: bookworm for
+// bookworm-security, bookworm-updates or bookworm-backports (what
+// debootstrap can install).
+func BaseSuite(suite string) string {
+	for _, p := range []string{"-security", "-updates", "-backports", "-proposed-updates"} {
+		if b, ok := strings.CutSuffix(suite, p); ok {
+			return b
+		}
+	}
+	return suite
+}
+
 func debArchOfTriplet(t string) string {
 	switch {
 	case strings.HasPrefix(t, "aarch64"):
@@ -95,6 +107,7 @@ func debArchOfTriplet(t string) string {
 // Image returns the builder image for a suite and package set, making it
 // when the daemon does not have it.
 func (d *Docker) Image(ctx context.Context, suite string, pkgs []string) (string, error) {
+	suite = BaseSuite(suite)
 	if suite == "" {
 		return "", fmt.Errorf("docker: target has no suite to make a builder image from: %w", ErrBackendUnavailable)
 	}

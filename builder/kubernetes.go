@@ -67,7 +67,7 @@ func (k *Kubernetes) JobSpec(job Job, dir string) *batchv1.Job {
 		image = k.Image(job)
 	} else {
 		h := sha256.Sum256([]byte(strings.Join(ImagePackages(job), " ")))
-		image = "kdriver-builder:" + job.Suite + "-" + hex.EncodeToString(h[:])[:12]
+		image = "kdriver-builder:" + BaseSuite(job.Suite) + "-" + hex.EncodeToString(h[:])[:12]
 	}
 	env := map[string]string{
 		"KDIR": "/kdriver/tree/" + filepath.ToSlash(job.KDIR), "SRC": "/kdriver/src", "OUT": "/kdriver/job/out",

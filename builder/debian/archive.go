@@ -28,26 +28,48 @@ const (
 type Archive struct {
 	URL    string
 	Client *http.Client
+	// Keyring, when set, is the OpenPGP keyring (as apt's Signed-By) the
+	// suite's InRelease, or Release with Release.gpg, must be signed with.
+	// Without it the Release is trusted as fetched.
+	Keyring string
 }
 
 func (a *Archive) url(p string) string { return strings.TrimRight(a.URL, "/") + "/" + p }
 
-// Release fetches dists/<suite>/InRelease, or Release when there is none.
+// Release fetches dists/<suite>/InRelease, or Release (with Release.gpg
+// when a keyring is set), and verifies the signature against the keyring.
 func (a *Archive) Release(ctx context.Context, suite string) (*Release, error) {
-	var lastErr error
-	for _, name := range []string{"InRelease", "Release"} {
-		b, err := download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+name), download.Want{Size: -1}, maxRelease)
-		if err != nil {
-			lastErr = err
-			continue
+	get := func(name string) ([]byte, error) {
+		return download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+name), download.Want{Size: -1}, maxRelease)
+	}
+	b, err := get("InRelease")
+	if err == nil && a.Keyring != "" {
+		if b, err = gpgvVerify(ctx, a.Keyring, b, nil); err != nil {
+			return nil, fmt.Errorf("suite %s: InRelease: %w", suite, err)
 		}
-		rel, err := ParseRelease(bytes.NewReader(b))
-		if err != nil {
+	}
+	if err != nil {
+		if !errors.Is(err, download.ErrNotFound) {
 			return nil, fmt.Errorf("suite %s: %w", suite, err)
 		}
-		return rel, nil
+		if b, err = get("Release"); err != nil {
+			return nil, fmt.Errorf("suite %s: %w", suite, err)
+		}
+		if a.Keyring != "" {
+			sig, err := get("Release.gpg")
+			if err != nil {
+				return nil, fmt.Errorf("suite %s: no InRelease and no Release.gpg to check Release with: %w", suite, err)
+			}
+			if _, err := gpgvVerify(ctx, a.Keyring, b, sig); err != nil {
+				return nil, fmt.Errorf("suite %s: Release: %w", suite, err)
+			}
+		}
 	}
-	return nil, fmt.Errorf("suite %s: %w", suite, lastErr)
+	rel, err := ParseRelease(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("suite %s: %w", suite, err)
+	}
+	return rel, nil
 }
 
 // Packages fetches the Packages index of one component and arch, preferring

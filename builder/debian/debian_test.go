@@ -108,7 +108,7 @@ iQIzBAEBCgAdFiEE
 func TestHostSources(t *testing.T) {
 	fsys := fstest.MapFS{
 		"etc/apt/sources.list":                   {Data: []byte("# comment\ndeb [arch=amd64,arm64 signed-by=/k.gpg] http://127.0.0.1/a bookworm main contrib\ndeb-src http://127.0.0.1/a bookworm main\n")},
-		"etc/apt/sources.list.d/b.sources":       {Data: []byte("Types: deb deb-src\nURIs: http://127.0.0.1/b\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://127.0.0.1/c\nSuites: sid\nComponents: main\nEnabled: no\n")},
+		"etc/apt/sources.list.d/b.sources":       {Data: []byte("Types: deb deb-src\nURIs: http://127.0.0.1/b\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/b.gpg\n\nTypes: deb\nURIs: http://127.0.0.1/c\nSuites: sid\nComponents: main\nEnabled: no\n")},
 		"etc/apt/sources.list.d/x.list.disabled": {Data: []byte("deb http://127.0.0.1/x sid main\n")},
 	}
 	got, err := HostSources(fsys)
@@ -116,8 +116,8 @@ func TestHostSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Source{
-		{URI: "http://127.0.0.1/a", Suites: []string{"bookworm"}, Components: []string{"main", "contrib"}, Architectures: []string{"amd64", "arm64"}},
-		{URI: "http://127.0.0.1/b", Suites: []string{"bookworm", "bookworm-updates"}, Components: []string{"main"}, Architectures: []string{}},
+		{URI: "http://127.0.0.1/a", Suites: []string{"bookworm"}, Components: []string{"main", "contrib"}, Architectures: []string{"amd64", "arm64"}, SignedBy: "/k.gpg"},
+		{URI: "http://127.0.0.1/b", Suites: []string{"bookworm", "bookworm-updates"}, Components: []string{"main"}, Architectures: []string{}, SignedBy: "/usr/share/keyrings/b.gpg"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got  %v\nwant %v", got, want)

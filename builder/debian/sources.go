@@ -16,6 +16,7 @@ type Source struct {
 	Suites        []string
 	Components    []string
 	Architectures []string // empty: the host's
+	SignedBy      string   // keyring file the suite must be signed with ("" : apt's defaults)
 }
 
 // ParseSourcesList reads one-line style sources ("deb [opts] uri suite comp…").
@@ -47,8 +48,12 @@ func ParseSourcesList(r io.Reader) ([]Source, error) {
 				}
 			}
 			for _, o := range opts {
-				if k, v, ok := strings.Cut(o, "="); ok && k == "arch" {
+				k, v, ok := strings.Cut(o, "=")
+				switch {
+				case ok && k == "arch":
 					s.Architectures = strings.Split(v, ",")
+				case ok && k == "signed-by":
+					s.SignedBy = v
 				}
 			}
 		}
@@ -80,8 +85,13 @@ func ParseDeb822Sources(r io.Reader) ([]Source, error) {
 		if len(uris) == 0 || p.Get("Suites") == "" {
 			return nil, fmt.Errorf("sources: entry without URIs or Suites: %w", ErrSyntax)
 		}
+		signedBy := p.Get("Signed-By")
+		if strings.Contains(signedBy, "\n") {
+			signedBy = "" // an inline key block: not supported, apt's defaults apply
+		}
 		for _, u := range uris {
 			out = append(out, Source{
+				SignedBy:      signedBy,
 				URI:           u,
 				Suites:        strings.Fields(p.Get("Suites")),
 				Components:    strings.Fields(p.Get("Components")),

@@ -56,6 +56,7 @@ type mirrorFlags struct {
 	Arches     []string
 	Flavour    string
 	Newest     bool
+	Keyring    string
 }
 
 func (m *mirrorFlags) bind(cmd *cobra.Command) {
@@ -66,6 +67,7 @@ func (m *mirrorFlags) bind(cmd *cobra.Command) {
 	fs.StringArrayVar(&m.Arches, "arches", nil, "Debian architectures to list (default: the target's, or amd64 and arm64)")
 	fs.StringVar(&m.Flavour, "flavour", "", "only kernel releases matching this `REGEXP` (e.g. -amd64$)")
 	fs.BoolVar(&m.Newest, "newest", false, "only the newest kernel of each series, flavour and arch")
+	fs.StringVar(&m.Keyring, "keyring", "", "OpenPGP keyring `FILE` the --mirror suites must be signed with (host sources use their Signed-By)")
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -298,8 +300,9 @@ func selectTargets(all []matrix.Target, names []string) ([]matrix.Target, error)
 // is filled in from the host's apt sources when empty.
 func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target, error) {
 	type src struct {
-		uri    string
-		suites []string
+		uri     string
+		suites  []string
+		keyring string
 	}
 	var srcs []src
 	if len(m.Mirrors) > 0 {
@@ -307,7 +310,7 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 			return nil, usageError{"--mirror needs --suite"}
 		}
 		for _, u := range m.Mirrors {
-			srcs = append(srcs, src{u, m.Suites})
+			srcs = append(srcs, src{u, m.Suites, m.Keyring})
 		}
 	} else {
 		hs, err := debian.HostSources(os.DirFS(g.HostRoot))
@@ -320,7 +323,11 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 				suites = buildIntersect(suites, m.Suites)
 			}
 			if len(suites) > 0 {
-				srcs = append(srcs, src{s.URI, suites})
+				kr := ""
+				if s.SignedBy != "" {
+					kr = filepath.Join(g.HostRoot, s.SignedBy)
+				}
+				srcs = append(srcs, src{s.URI, suites, kr})
 				m.Mirrors = append(m.Mirrors, s.URI)
 			}
 		}
@@ -347,7 +354,10 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 	client := &http.Client{}
 	var out []matrix.Target
 	for _, s := range srcs {
-		a := &debian.Archive{URL: s.uri, Client: client}
+		a := &debian.Archive{URL: s.uri, Client: client, Keyring: s.keyring}
+		if s.keyring == "" {
+			g.logger.Warn("release signatures not checked: give --keyring (or Signed-By in the apt source)", "archive", s.uri)
+		}
 		for _, suite := range s.suites {
 			ix, err := debian.LoadIndex(ctx, a, suite, m.Components, fetchArches)
 			if err != nil {
