@@ -23,7 +23,7 @@ APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
 
 need=()
 for p in make gcc-12 libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross dwarves dpkg-dev apt-utils \
-	xz-utils zstd bc libelf-dev docker.io debootstrap; do
+	xz-utils zstd bc libelf-dev docker.io debootstrap gpg gpgv jq; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
