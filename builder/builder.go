@@ -206,7 +206,7 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 	rec := filepath.Join(b.opts.CacheDir, key)
 	log := b.opts.Logger.With("target", t.Name)
 	if m, err := readRecord(rec); err == nil {
-		if err := place(filepath.Join(rec, id.FileName()), out); err == nil {
+		if err := b.publish(filepath.Join(rec, id.FileName()), out, id, t, key, m); err == nil {
 			res.Status, res.Artifact, res.SHA256 = StatusCached, out, m.SHA256
 			res.Backend, res.Compiler, res.Log = m.Backend, m.Compiler, filepath.Join(rec, "build.log")
 			res.Seconds = time.Since(start).Seconds()
@@ -228,7 +228,11 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 		log.Error("failed", "err", err)
 		return res
 	}
-	if err := place(filepath.Join(rec, id.FileName()), out); err != nil {
+	m, err := readRecord(rec)
+	if err == nil {
+		err = b.publish(filepath.Join(rec, id.FileName()), out, id, t, key, m)
+	}
+	if err != nil {
 		res.Status, res.Error = StatusFailed, err.Error()
 		return res
 	}
@@ -322,6 +326,34 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	return os.Rename(tmp, rec)
 }
 
+// publish puts the recorded artifact at out and, next to it, out.json: the
+// index entry `kdriver artifact push` reads (identity with the raw kernel
+// strings, digest, size, and how it was built).
+func (b *Builder) publish(src, out string, id artifacts.ID, t matrix.Target, key string, m *record) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	e := artifacts.EntryFor(id)
+	sum := sha256.Sum256(data)
+	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
+	e.Build = map[string]string{
+		"target": t.Name, "uname_r": t.KernelRelease, "compiler": m.Compiler, "backend": m.Backend,
+		"cache_key": key, "source_digest": b.srcDigest,
+	}
+	for _, p := range t.Packages {
+		e.Build["package."+p.Role] = p.Name + "=" + p.Version + " sha256:" + p.SHA256
+	}
+	meta, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := place(src, out); err != nil {
+		return err
+	}
+	return placeBytes(append(meta, '\n'), out+".json")
+}
+
 // place copies the cached artifact to its output path atomically, unless
 // an identical file is already there.
 func place(src, dst string) error {
@@ -329,6 +361,11 @@ func place(src, dst string) error {
 	if err != nil {
 		return err
 	}
+	return placeBytes(b, dst)
+}
+
+// placeBytes writes b to dst atomically, unless dst already holds b.
+func placeBytes(b []byte, dst string) error {
 	if cur, err := os.ReadFile(dst); err == nil && string(cur) == string(b) {
 		return nil
 	}

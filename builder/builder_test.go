@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/internal/debtest"
@@ -140,6 +142,15 @@ func TestRunReportAndCache(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(r0.Artifact); string(b) != "ko of debian-6.1.0-0-amd64" {
 		t.Errorf("artifact holds %q", b)
+	}
+	// Next to it, the index entry `kdriver artifact push` reads.
+	var e artifacts.Entry
+	if b, err := os.ReadFile(r0.Artifact + ".json"); err != nil || json.Unmarshal(b, &e) != nil {
+		t.Fatalf("entry: %v", err)
+	}
+	if e.File != filepath.Base(want) || e.KernelRelease != "6.1.0-1-amd64" || e.SHA256 != r0.SHA256 || e.Size != 26 ||
+		e.Build["uname_r"] != "6.1.0-0-amd64" || e.Build["compiler"] != "gcc-12 (Debian 12.2.0-14) 12.2.0" {
+		t.Errorf("entry %+v", e)
 	}
 
 	// Rerun: the two built are cached (no backend call), the failed one is tried again.
