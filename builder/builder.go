@@ -322,8 +322,16 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	if err := os.WriteFile(filepath.Join(tmp, "build.log"), r.Log, 0o644); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(rec) // a stale, incomplete record
-	return os.Rename(tmp, rec)
+	if _, err := readRecord(rec); err != nil {
+		_ = os.RemoveAll(rec) // a stale, incomplete record
+	}
+	if err := os.Rename(tmp, rec); err != nil {
+		if _, rerr := readRecord(rec); rerr == nil {
+			return nil // another kdriver recorded the same inputs first
+		}
+		return err
+	}
+	return nil
 }
 
 // publish puts the recorded artifact at out and, next to it, out.json: the

@@ -140,3 +140,25 @@ func TestTreeRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestTreeRPM(t *testing.T) {
+	rel := "5.14.0-427.13.1.el9_4.x86_64"
+	devel := debtest.RPM(
+		debtest.Entry{Name: "./usr/src/kernels/" + rel + "/Makefile", Body: "VERSION = 5\n"},
+		debtest.Entry{Name: "./usr/src/kernels/" + rel + "/.config", Body: "CONFIG_CC_VERSION_TEXT=\"gcc (GCC) 11.4.1 20231218 (Red Hat 11.4.1-3)\"\n"},
+		debtest.Entry{Name: "./lib/modules/" + rel + "/build", Link: "/usr/src/kernels/" + rel},
+	)
+	tg, _ := fixture(t, map[string][]byte{"kernel-devel.rpm": devel}, map[string]string{"kernel-devel.rpm": matrix.RoleHeaders}, nil)
+	tg.KernelRelease, tg.Distro, tg.TargetID = rel, "rhel", "centos"
+	dir := t.TempDir()
+	tree, err := (&Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}}).Tree(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.RelKDIR() != "usr/src/kernels/"+rel {
+		t.Errorf("KDIR %s", tree.KDIR)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tree.KDIR, ".config")); !strings.Contains(string(b), "Red Hat") {
+		t.Errorf(".config %q", b)
+	}
+}
