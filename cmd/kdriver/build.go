@@ -90,7 +90,7 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.Matrix, "matrix", "", "matrix `FILE` (YAML or JSON) of the targets to build")
 	fs.StringArrayVar(&o.Targets, "target", nil, "only the matrix target with this `NAME`; repeatable")
-	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker, kubernetes, or auto (local when the host has the headers' compiler, else docker); kubernetes runs one Job per target with the tree and output shared through hostPath")
+	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker (builder images kdriver makes), kubernetes (a Job per target, hostPath volumes), or auto (local when the host has the headers' compiler, else docker)")
 	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
 	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default: the source carried in this binary)")
