@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,7 +131,7 @@ func Load(opts Options) (*Probe, error) {
 	if arch == "" {
 		arch = runningArch()
 	}
-	filter, err := events.Filter(arch, opts.Types)
+	filter, err := events.Filter(arch, execTypes(opts.Types))
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +250,26 @@ func checkVersion(spec *ebpf.CollectionSpec) error {
 		}
 	}
 	return events.CheckVersion("modern probe", v[0], v[1], v[2])
+}
+
+// execTypes completes a list that has one exec type with the other three:
+// the probe tells execve's exit from execveat's by the entry it saw (a
+// successful execveat returns with execve's syscall number), so it needs
+// both entries and both exits. Readers filter what they did not ask for.
+func execTypes(types []events.Type) []events.Type {
+	execs := []events.Type{events.TypeExecveE, events.TypeExecveX, events.TypeExecveatE, events.TypeExecveatX}
+	for _, t := range types {
+		if slices.Contains(execs, t) {
+			out := slices.Clone(types)
+			for _, e := range execs {
+				if !slices.Contains(out, e) {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+	}
+	return types
 }
 
 func tracepointOf(prog string) string {

@@ -35,6 +35,7 @@ type probeKdScratch struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	probeMapCounters          = "counters"
+	probeMapExecPending       = "exec_pending"
 	probeMapRingbufs          = "ringbufs"
 	probeMapScratch           = "scratch"
 	probeMapSyscallFilter     = "syscall_filter"
@@ -106,6 +107,7 @@ type probeProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	ExecPending   *ebpf.MapSpec `ebpf:"exec_pending"`
 	Ringbufs      *ebpf.MapSpec `ebpf:"ringbufs"`
 	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
 	SyscallFilter *ebpf.MapSpec `ebpf:"syscall_filter"`
@@ -143,6 +145,7 @@ func (o *probeObjects) Close() error {
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
 	Counters      *ebpf.Map `ebpf:"counters"`
+	ExecPending   *ebpf.Map `ebpf:"exec_pending"`
 	Ringbufs      *ebpf.Map `ebpf:"ringbufs"`
 	Scratch       *ebpf.Map `ebpf:"scratch"`
 	SyscallFilter *ebpf.Map `ebpf:"syscall_filter"`
@@ -151,6 +154,7 @@ type probeMaps struct {
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
 		m.Counters,
+		m.ExecPending,
 		m.Ringbufs,
 		m.Scratch,
 		m.SyscallFilter,

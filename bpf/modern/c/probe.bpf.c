@@ -85,6 +85,18 @@ struct {
 } scratch SEC(".maps");
 
 /*
+ * Exec entry type per process (tgid, which a multithreaded exec keeps): a
+ * successful execveat returns with the syscall number of execve in the
+ * registers (x86_64 6.18 reports 59), so the exit needs the entry's type.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u16);
+} exec_pending SEC(".maps");
+
+/*
  * One slot per possible CPU; the loader puts a ring buffer in each slot,
  * sharing one buffer between several CPUs when asked (cpus per buffer), and
  * leaves the slots of offline CPUs empty when it allocates for online CPUs
@@ -328,6 +340,12 @@ static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
 	f = bpf_map_lookup_elem(&syscall_filter, &nr);
 	if (!f || !f->enter)
 		return 0;
+	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u16 t = f->enter;
+
+		bpf_map_update_elem(&exec_pending, &tgid, &t, BPF_ANY);
+	}
 	switch (f->enter) {
 	case KD_EV_EXECVE_E:
 		if (kd_begin(&b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
@@ -393,6 +411,19 @@ static __always_inline void kd_accept_x(struct kd_buf *b, struct pt_regs *regs, 
 	kd_u64(b, type == KD_EV_ACCEPT4_X ? (__u32)kd_arg(regs, 3) : 0);
 }
 
+/* The exit type of the exec this process entered (see exec_pending). */
+static __always_inline __u16 kd_exec_exit_type(__u16 type)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u16 *entered = bpf_map_lookup_elem(&exec_pending, &tgid);
+
+	if (entered) {
+		type = *entered == KD_EV_EXECVEAT_E ? KD_EV_EXECVEAT_X : KD_EV_EXECVE_X;
+		bpf_map_delete_elem(&exec_pending, &tgid);
+	}
+	return type;
+}
+
 static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 {
 	struct kd_filter *f;
@@ -413,6 +444,7 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 	switch (type) {
 	case KD_EV_EXECVE_X:
 	case KD_EV_EXECVEAT_X:
+		type = kd_exec_exit_type(type);
 		np = KD_NP_EXECVE_X;
 		break;
 	case KD_EV_OPEN_X:
