@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/builder/rpm"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kmod"
 )
@@ -57,6 +59,9 @@ type mirrorFlags struct {
 	Flavour    string
 	Newest     bool
 	Keyring    string
+	RPMRepos   []string
+	RPMDistro  string
+	RPMTarget  string
 }
 
 func (m *mirrorFlags) bind(cmd *cobra.Command) {
@@ -67,6 +72,9 @@ func (m *mirrorFlags) bind(cmd *cobra.Command) {
 	fs.StringArrayVar(&m.Arches, "arches", nil, "Debian architectures to list (default: the target's, or amd64 and arm64)")
 	fs.StringVar(&m.Flavour, "flavour", "", "only kernel releases matching this `REGEXP` (e.g. -amd64$)")
 	fs.BoolVar(&m.Newest, "newest", false, "only the newest kernel of each series, flavour and arch")
+	fs.StringArrayVar(&m.RPMRepos, "rpm-repo", nil, "RPM repository `URL` (holding repodata/) to list kernel-devel packages from; repeatable")
+	fs.StringVar(&m.RPMDistro, "rpm-distro", "rhel", "distro family of --rpm-repo targets")
+	fs.StringVar(&m.RPMTarget, "rpm-target-id", "centos", "Falco target ID of --rpm-repo targets")
 	fs.StringVar(&m.Keyring, "keyring", "", "OpenPGP keyring `FILE` the --mirror suites must be signed with (host sources use their Signed-By)")
 }
 
@@ -305,6 +313,17 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 		keyring string
 	}
 	var srcs []src
+	var out []matrix.Target
+	if len(m.RPMRepos) > 0 {
+		ts, err := discoverRPM(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		if len(m.Mirrors) == 0 {
+			return filterNewest(ts, m)
+		}
+		out = ts
+	}
 	if len(m.Mirrors) > 0 {
 		if len(m.Suites) == 0 {
 			return nil, usageError{"--mirror needs --suite"}
@@ -352,7 +371,6 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 		fetchArches = append(append([]string{}, arches...), host) // cross builds need the host's kbuild
 	}
 	client := &http.Client{}
-	var out []matrix.Target
 	for _, s := range srcs {
 		a := &debian.Archive{URL: s.uri, Client: client, Keyring: s.keyring}
 		if s.keyring == "" {
@@ -376,9 +394,50 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 			}
 		}
 	}
+	return filterNewest(out, m)
+}
+
+func filterNewest(ts []matrix.Target, m *mirrorFlags) ([]matrix.Target, error) {
 	if m.Newest {
-		out = newest(out)
+		ts = newest(ts)
 	}
+	return ts, nil
+}
+
+// discoverRPM lists the kernel-devel packages of the --rpm-repo
+// repositories for the asked arches.
+func discoverRPM(ctx context.Context, m *mirrorFlags) ([]matrix.Target, error) {
+	arches := m.Arches
+	if len(arches) == 0 {
+		arches = []string{"amd64", "arm64"}
+	}
+	var re *regexp.Regexp
+	if m.Flavour != "" {
+		var err error
+		if re, err = regexp.Compile(m.Flavour); err != nil {
+			return nil, usageError{"--flavour: " + err.Error()}
+		}
+	}
+	var out []matrix.Target
+	for _, u := range m.RPMRepos {
+		repo := &rpm.Repo{URL: u, Client: &http.Client{}}
+		p, err := repo.Primary(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range arches {
+			for _, t := range repo.Kernels(p, m.RPMDistro, m.RPMTarget, matrix.KernelArch(a)) {
+				if re == nil || re.MatchString(t.KernelRelease) {
+					out = append(out, t)
+				}
+			}
+		}
+	}
+	// Newest first, as for Debian (dpkg ordering approximates rpmvercmp
+	// closely enough for kernel versions).
+	sort.SliceStable(out, func(i, j int) bool {
+		return debian.CompareVersions(out[i].PackageVersion, out[j].PackageVersion) > 0
+	})
 	return out, nil
 }
 
