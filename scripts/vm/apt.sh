@@ -33,11 +33,12 @@ host_mirrors() {
 apt_set_suites() {
 	case $1 in
 	bullseye) printf '%s\n' "main bullseye" "main bullseye-updates" "security bullseye-security" ;;
+	bullseye-nosec) printf '%s\n' "main bullseye" "main bullseye-updates" ;;
 	bookworm) printf '%s\n' "main bookworm" "main bookworm-updates" "security bookworm-security" ;;
 	bookworm-backports) printf '%s\n' "main bookworm" "main bookworm-backports" ;;
 	trixie) printf '%s\n' "main trixie" "main trixie-updates" "security trixie-security" ;;
 	sid) printf '%s\n' "main sid" ;;
-	*) echo "unknown apt set $1 (bullseye bookworm bookworm-backports trixie sid)" >&2; return 2 ;;
+	*) echo "unknown apt set $1 (bullseye bullseye-nosec bookworm bookworm-backports trixie sid)" >&2; return 2 ;;
 	esac
 }
 

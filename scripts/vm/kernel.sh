@@ -4,7 +4,7 @@
 # assignments on stdout:
 #   KREL=<uname -r>  KVER=<package version>  VMLINUZ=<path>  KDIR=<headers build dir>
 #   KBUILD_BIN=<amd64 kbuild helpers dir>  KCC_VERSION=<CONFIG_CC_VERSION_TEXT>
-# NAME: 5.10 (bullseye), 6.1 (bookworm), 6.12 (bookworm's 6.12 backport),
+# NAME: 5.10 (bullseye; 5.10-nosec without bullseye-security), 6.1 (bookworm), 6.12 (bookworm's 6.12 backport),
 #       trixie (6.12 built with trixie's gcc), sid (newest, 7.x).
 # ARCH: amd64 or arm64.
 set -euo pipefail
@@ -21,6 +21,9 @@ esac
 
 case $name in
 5.10 | bullseye) set=bullseye meta=$arch ;;
+# bullseye's kernel without -security: the reachable archive lacks the arm64
+# packages of bullseye-security (listed in its index, 404 in its pool)
+5.10-nosec) set=bullseye-nosec meta=$arch ;;
 6.1 | bookworm) set=bookworm meta=$arch ;;
 6.12) set=bookworm meta=6.12-$arch ;;
 trixie) set=trixie meta=$arch ;;
@@ -87,7 +90,16 @@ if [ ! -f "$dir/.done" ]; then
 				esac
 				echo "kernel: $p failed, trying $n-unsigned" >&2
 				n=$n-unsigned
-				(cd "$dl" && apt-get "${APT_OPTS[@]}" download "$n:$a" >&2)
+				if ! (cd "$dl" && apt-get "${APT_OPTS[@]}" download "$n:$a" >&2); then
+					rm -rf "$dir.tmp"
+					if [ "$set" = bullseye ]; then
+						# bullseye-security's arm64 pool is missing on some
+						# mirrors: take bullseye's own last kernel instead
+						echo "kernel: falling back to bullseye without -security" >&2
+						exec "$0" 5.10-nosec "$arch"
+					fi
+					exit 1
+				fi
 			fi
 			f=$(ls "$dl/${n}_${v//:/%3a}_"*.deb | head -1)
 		fi
