@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kdriver/kdriver/events"
 )
 
 // Preflight errors. A *MismatchError matches the one of its field.
@@ -148,7 +150,7 @@ func parseModInfo(b []byte) map[string]string {
 // Check compares the module with the target. file labels the error.
 func (i *Info) Check(file string, want Want) error {
 	if want.Arch != "" {
-		a, err := normalizeArch(want.Arch)
+		a, err := events.NormalizeArch(want.Arch)
 		if err != nil {
 			return err
 		}
@@ -175,14 +177,4 @@ func Preflight(path string, want Want) (*Info, error) {
 		return info, err
 	}
 	return info, nil
-}
-
-func normalizeArch(a string) (string, error) {
-	switch a {
-	case "x86_64", "amd64":
-		return "x86_64", nil
-	case "aarch64", "arm64":
-		return "aarch64", nil
-	}
-	return "", fmt.Errorf("arch %q: want x86_64 or aarch64", a)
 }
