@@ -105,6 +105,15 @@ index() {
 	cd - >/dev/null
 }
 
+# The mirror is refreshed once a day (the newest kernels rotate), or when
+# this script changes.
+stamp=$MIRROR/.stamp
+want_stamp=$(sha256sum "$0" | cut -d' ' -f1)
+if [ -n "$(find "$stamp" -mmin -1440 2>/dev/null)" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
+	echo "builder mirror ready: $MIRROR (refreshed less than a day ago)"
+	exit 0
+fi
+
 # An earlier layout kept bookworm's packages at the top of the pool.
 if ls "$MIRROR"/pool/*.deb >/dev/null 2>&1; then
 	mkdir -p "$MIRROR/pool/bookworm"
@@ -118,4 +127,5 @@ fetch bullseye linux-headers-amd64 amd64
 index bullseye amd64
 fetch sid linux-headers-amd64 amd64
 index sid amd64
+echo "$want_stamp" >"$stamp"
 echo "builder mirror ready: $MIRROR"

@@ -56,8 +56,11 @@ func main() {
 	for _, arch := range []string{"amd64", "arm64"} {
 		ks, err := ix.Kernels(arch, "amd64")
 		check(err)
+		seen := map[string]bool{} // the newest of each series: the mirror keeps older ABIs
 		for _, k := range ks {
-			if !strings.Contains(k.KernelRelease, "-rt-") && !strings.Contains(k.KernelRelease, "-cloud-") {
+			series := strings.Join(strings.SplitN(k.PackageVersion, ".", 3)[:2], ".")
+			if !strings.Contains(k.KernelRelease, "-rt-") && !strings.Contains(k.KernelRelease, "-cloud-") && !seen[series] {
+				seen[series] = true
 				targets = append(targets, k)
 			}
 		}
