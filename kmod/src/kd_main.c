@@ -94,6 +94,11 @@ static void kd_fill_enter(struct kd_evt *e, char *buf, struct pt_regs *regs,
 	}
 }
 
+/*
+ * Syscall tracepoints became faultable after 6.12 (TRACE_EVENT_SYSCALL): their
+ * probes may run preemptible. Every probe disables preemption itself, so the
+ * per-CPU ring and scratch buffer stay its own on every kernel.
+ */
 static void kd_probe_enter(void *data, struct pt_regs *regs, long id)
 {
 	struct kd_ring *r;
