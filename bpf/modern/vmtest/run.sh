@@ -16,14 +16,16 @@ trap 'rm -rf "$work"' EXIT
 
 # KDRIVER_VMTEST_CASES selects cases (default all); KDRIVER_VM_LOGLEVEL the
 # guest's console log level (boot.sh; 7 shows kernel stack traces).
-cases=${KDRIVER_VMTEST_CASES:-verify install events-shared}
+cases=${KDRIVER_VMTEST_CASES:-verify install events-shared gotest}
 : >"$work/cases.sh"
 for c in $cases; do
 	case $c in
 	verify) echo 'case_run verify /kdriver verify --type modern-ebpf --timeout 120s --buf-size-preset 1' ;;
 	install) echo 'case_run install /kdriver install --verify-timeout 120s --buf-size-preset 1' ;;
 	events-shared) echo 'case_run events-shared /kdriver events --duration 2s --type procexit --cpus-for-each-buffer 0 --buf-size-preset 1' ;;
-	*) echo "vmtest: unknown case $c (verify, install, events-shared)" >&2; exit 2 ;;
+	# The probe's own tests: every captured syscall's parameters on this arch.
+	gotest) echo 'case_run gotest /modern.test -test.v -test.run "TestSyscallEvents|TestOpenCapturesOpenat"' ;;
+	*) echo "vmtest: unknown case $c (verify, install, events-shared, gotest)" >&2; exit 2 ;;
 	esac >>"$work/cases.sh"
 done
 
@@ -33,8 +35,9 @@ for spec in "$@"; do
 	echo "vmtest: $kernel/$arch: preparing" >&2
 	eval "$("$vm/kernel.sh" "$kernel" "$arch")"
 	busybox=$("$vm/busybox.sh" "$arch")
-	(cd "$repo" && CGO_ENABLED=0 GOARCH="$arch" go build -o "$work/kdriver" ./cmd/kdriver)
-	"$vm/initramfs.sh" "$work/initrd-$arch.gz" "$busybox" "$work/cases.sh" "$work/kdriver"
+	(cd "$repo" && CGO_ENABLED=0 GOARCH="$arch" go build -o "$work/kdriver" ./cmd/kdriver &&
+		CGO_ENABLED=0 GOARCH="$arch" go test -c -o "$work/modern.test" ./bpf/modern)
+	"$vm/initramfs.sh" "$work/initrd-$arch.gz" "$busybox" "$work/cases.sh" "$work/kdriver" "$work/modern.test"
 	log=$work/console-$kernel-$arch.log
 	echo "vmtest: $kernel/$arch: booting $KREL" >&2
 	"$vm/boot.sh" "$arch" "$VMLINUZ" "$work/initrd-$arch.gz" "$log" || true
