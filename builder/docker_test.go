@@ -86,7 +86,8 @@ func hostMirror(t *testing.T) string {
 
 // TestDockerBackend builds the module in builder images made by kdriver
 // (debootstrap + docker import) for kernels whose compiler the host lacks:
-// bullseye 5.10 (gcc-10) and sid (a newer gcc and C library).
+// bullseye 5.10 (gcc-10) and sid (a newer gcc and C library), and sid arm64
+// cross-built in a sid image with its cross compiler.
 func TestDockerBackend(t *testing.T) {
 	mirror := needMirror(t)
 	for _, suite := range []string{"bullseye", "sid"} {
@@ -99,18 +100,18 @@ func TestDockerBackend(t *testing.T) {
 	src := kmodSource(t)
 	ctx := context.Background()
 	var targets []matrix.Target
-	for _, suite := range []string{"bullseye", "sid"} {
+	for _, sa := range [][2]string{{"bullseye", "amd64"}, {"sid", "amd64"}, {"sid", "arm64"}} {
 		a := &debian.Archive{URL: url, Client: httpClient()}
-		ix, err := debian.LoadIndex(ctx, a, suite, []string{"main"}, []string{"amd64"})
+		ix, err := debian.LoadIndex(ctx, a, sa[0], []string{"main"}, []string{"amd64", sa[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ks, err := ix.Kernels("amd64", "amd64")
+		ks, err := ix.Kernels(sa[1], "amd64")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(ks) == 0 {
-			t.Fatalf("%s: no kernel in the mirror", suite)
+			t.Fatalf("%s %s: no kernel in the mirror: run scripts/setup-builder.sh", sa[0], sa[1])
 		}
 		targets = append(targets, ks[0])
 	}
