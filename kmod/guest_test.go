@@ -5,6 +5,7 @@ package kmod_test
 // harness sets KDRIVER_KMOD_GUEST to the .ko to test.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -336,4 +338,72 @@ func TestGuestCycles(t *testing.T) {
 		t.Fatalf("/sys/module/%s left behind: %v", kmod.ModuleName, err)
 	}
 	result(t, map[string]any{"cycles": cycles})
+}
+
+// TestGuestPreflightRefuses: kdriver install refuses a module for another
+// kernel release, another arch, or a truncated one before the kernel sees
+// it, naming the mismatch; nothing gets loaded and the kernel never logs
+// "Invalid module format".
+func TestGuestPreflightRefuses(t *testing.T) {
+	ko := guestModule(t)
+	cli := os.Getenv("KDRIVER_GUEST_CLI")
+	other := os.Getenv("KDRIVER_KMOD_OTHER_ARCH")
+	if cli == "" || other == "" {
+		t.Fatal("KDRIVER_GUEST_CLI and KDRIVER_KMOD_OTHER_ARCH must be set in the guest")
+	}
+	good, err := os.ReadFile(ko)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := uname(t)
+	dir := t.TempDir()
+	// Same length, another release: the first digit of vermagic's release.
+	i := bytes.Index(good, []byte("vermagic="+rel))
+	if i < 0 {
+		t.Fatalf("no vermagic=%s in %s", rel, ko)
+	}
+	wrongRel := bytes.Clone(good)
+	wrongRel[i+len("vermagic=")] = '9'
+	otherRel := "9" + rel[1:]
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		path   string
+		inText []string
+	}{
+		{"other release", wrongRel, "", []string{"kernel release " + otherRel, rel}},
+		{"other arch", nil, other, []string{"arch"}},
+		{"truncated", good[:len(good)/2], "", []string{"not a kernel module"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path
+			if path == "" {
+				path = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".ko")
+				if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := exec.Command(cli, "install", "--type", "kmod", "--file", path, "--verify=false").CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("install of a bad module: %v\n%s", err, out)
+			}
+			for _, s := range tc.inText {
+				if !strings.Contains(string(out), s) {
+					t.Errorf("output does not name %q:\n%s", s, out)
+				}
+			}
+			if ok, _ := kmod.Loaded("", kmod.ModuleName); ok {
+				t.Fatal("a refused module is loaded")
+			}
+		})
+	}
+	log, err := exec.Command("dmesg").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dmesg: %v", err)
+	}
+	if bytes.Contains(log, []byte("Invalid module format")) || bytes.Contains(log, []byte("disagrees about version")) {
+		t.Fatalf("a bad module reached the kernel:\n%s", log)
+	}
+	result(t, map[string]any{"refused": 3})
 }
