@@ -388,6 +388,7 @@ func TestGuestPreflightRefuses(t *testing.T) {
 			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
 				t.Fatalf("install of a bad module: %v\n%s", err, out)
 			}
+			t.Logf("refused: %s", bytes.TrimSpace(out))
 			for _, s := range tc.inText {
 				if !strings.Contains(string(out), s) {
 					t.Errorf("output does not name %q:\n%s", s, out)
