@@ -135,3 +135,31 @@ func TestDeviceStats(t *testing.T) {
 		t.Fatalf("got %+v", st)
 	}
 }
+
+// FuzzDeviceRing: whatever the ring holds (the module's memory, shared with
+// every reader), the reader returns events or an error, never panics nor
+// reads outside the mapping.
+func FuzzDeviceRing(f *testing.F) {
+	f.Add(uint64(64), openEvent(1, 0, "/seed"))
+	f.Add(uint64(4096), []byte{})
+	f.Add(uint64(48), make([]byte, 48))
+	f.Fuzz(func(t *testing.T, head uint64, data []byte) {
+		const size = 4096
+		r := fakeRing(0, size)
+		for i := range size {
+			if len(data) > 0 {
+				r.data[i] = data[i%len(data)]
+				r.data[i+size] = r.data[i]
+			}
+		}
+		binary.LittleEndian.PutUint64(r.info[infoHead:], head)
+		d := testDevice(r)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		for range 64 {
+			if _, err := d.Next(ctx); err != nil {
+				return
+			}
+		}
+	})
+}
