@@ -346,7 +346,7 @@ func (b *Builder) publish(src, out string, id artifacts.ID, t matrix.Target, key
 	sum := sha256.Sum256(data)
 	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
 	e.Build = map[string]string{
-		"target": t.Name, "uname_r": t.KernelRelease, "compiler": m.Compiler, "backend": m.Backend,
+		"target": t.Name, "uname_r": t.KernelRelease, "compiler": m.Compiler, "builder": m.Backend,
 		"cache_key": key, "source_digest": b.srcDigest,
 	}
 	for _, p := range t.Packages {
