@@ -149,7 +149,7 @@ func TestRunReportAndCache(t *testing.T) {
 		t.Fatalf("entry: %v", err)
 	}
 	if e.File != filepath.Base(want) || e.KernelRelease != "6.1.0-1-amd64" || e.SHA256 != r0.SHA256 || e.Size != 26 ||
-		e.Build["uname_r"] != "6.1.0-0-amd64" || e.Build["compiler"] != "gcc-12 (Debian 12.2.0-14) 12.2.0" {
+		e.Build["uname_r"] != "6.1.0-0-amd64" || e.Build["compiler"] != "gcc-12 (Debian 12.2.0-14) 12.2.0" || e.Build["builder"] != "fake" {
 		t.Errorf("entry %+v", e)
 	}
 
