@@ -41,3 +41,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFormatSockaddr: any bytes render without panicking, as valid UTF-8
+// JSON once quoted.
+func FuzzFormatSockaddr(f *testing.F) {
+	f.Add(inet4)
+	f.Add(inet6)
+	f.Add([]byte("\x01\x00/run/s.sock\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := FormatSockaddr(b)
+		if !json.Valid(appendJSONString(nil, s)) {
+			t.Fatalf("%x renders as %q, not valid JSON once quoted", b, s)
+		}
+	})
+}

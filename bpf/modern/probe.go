@@ -385,6 +385,10 @@ func onlineCPUs() ([]int, error) {
 	return parseCPUList(strings.TrimSpace(string(b)))
 }
 
+// maxCPUs bounds CPU numbers read from sysfs (the kernel's NR_CPUS is at
+// most 8192 on the supported arches).
+const maxCPUs = 1 << 16
+
 func parseCPUList(s string) ([]int, error) {
 	var cpus []int
 	for _, part := range strings.Split(s, ",") {
@@ -398,6 +402,9 @@ func parseCPUList(s string) ([]int, error) {
 			if b, err = strconv.Atoi(hi); err != nil || b < a {
 				return nil, fmt.Errorf("CPU list %q: bad range %q", s, part)
 			}
+		}
+		if a < 0 || b >= maxCPUs {
+			return nil, fmt.Errorf("CPU list %q: CPU out of range [0, %d)", s, maxCPUs)
 		}
 		for c := a; c <= b; c++ {
 			cpus = append(cpus, c)

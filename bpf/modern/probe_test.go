@@ -56,7 +56,7 @@ func TestParseCPUList(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"", "x", "3-1", "1-"} {
+	for _, bad := range []string{"", "x", "3-1", "1-", "0-999999999", "-1"} {
 		if _, err := parseCPUList(bad); err == nil {
 			t.Errorf("parseCPUList(%q): no error", bad)
 		}
@@ -119,4 +119,22 @@ func TestOpenCapturesOpenat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseCPUList: any input either fails or gives CPUs in ascending order.
+func FuzzParseCPUList(f *testing.F) {
+	for _, s := range []string{"0", "0-3", "0-1,4,6-7", "", "3-1", "1-", "-", "0,,1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cpus, err := parseCPUList(s)
+		if err != nil {
+			return
+		}
+		for i := range cpus {
+			if cpus[i] < 0 || cpus[i] >= maxCPUs {
+				t.Fatalf("%q: negative CPU in %v", s, cpus)
+			}
+		}
+	})
 }
