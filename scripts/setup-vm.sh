@@ -6,7 +6,8 @@
 set -eu
 
 pkgs="qemu-system-x86 qemu-system-arm busybox-static gcc-12 gcc-aarch64-linux-gnu
-make bc bison flex cpio dwarves libelf1 kmod xz-utils zstd jq ca-certificates"
+make bc bison flex cpio dwarves libelf1 kmod xz-utils zstd jq ca-certificates
+debootstrap util-linux"
 
 missing=""
 for p in $pkgs; do

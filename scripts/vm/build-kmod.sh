@@ -32,7 +32,27 @@ arm64) args+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
 *) echo "arch $arch: want amd64 or arm64" >&2; exit 2 ;;
 esac
 
-if ! make "${args[@]}" modules >"$out/build.log" 2>&1; then
+# KD_CHROOT: run make inside that userland (a suite's own compiler), with
+# the kernel trees and OUT bind-mounted at the same paths.
+run_make() {
+	if [ -z "${KD_CHROOT:-}" ]; then
+		make "$@"
+		return
+	fi
+	local trees
+	trees=$(cd "$kdir/../../../.." && pwd)
+	unshare -m bash -euc '
+		root=$1 trees=$2 out=$3
+		shift 3
+		mkdir -p "$root$trees" "$root$out"
+		mount --bind "$trees" "$root$trees"
+		mount --bind "$out" "$root$out"
+		mount -t proc proc "$root/proc"
+		chroot "$root" make "$@"
+	' bash "$KD_CHROOT" "$trees" "$out" "$@"
+}
+
+if ! run_make "${args[@]}" modules >"$out/build.log" 2>&1; then
 	tail -40 "$out/build.log" >&2
 	echo "build-kmod: build failed against $kdir ($arch); log: $out/build.log" >&2
 	exit 1
