@@ -22,9 +22,10 @@ import (
 
 // Status of one target in a report.
 const (
-	StatusBuilt  = "built"
-	StatusCached = "cached"
-	StatusFailed = "failed"
+	StatusBuilt   = "built"
+	StatusCached  = "cached"
+	StatusFailed  = "failed"
+	StatusToBuild = "to-build" // Plan: no build recorded for these inputs
 )
 
 // ChooseBackend picks the backend for a target once its compiler is known.
@@ -195,6 +196,29 @@ func (b *Builder) Run(ctx context.Context, targets []matrix.Target) (*Report, er
 		return rep, fmt.Errorf("%d of %d: %w", rep.Failed, len(targets), ErrFailed)
 	}
 	return rep, nil
+}
+
+// Plan reports, without downloading or building anything, which targets
+// a Run would take from the cache and which it would build.
+func (b *Builder) Plan(targets []matrix.Target) *Report {
+	rep := &Report{}
+	for _, t := range targets {
+		key := b.Key(t)
+		id := b.ID(t)
+		r := TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease, CacheKey: key, Status: StatusToBuild,
+			Artifact: filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())}
+		rec := filepath.Join(b.opts.CacheDir, key)
+		if m, err := readRecord(rec); err == nil {
+			if _, err := os.Stat(filepath.Join(rec, id.FileName())); err == nil {
+				r.Status, r.SHA256, r.Backend, r.Compiler = StatusCached, m.SHA256, m.Backend, m.Compiler
+			}
+		}
+		if r.Status == StatusCached {
+			rep.Cached++
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	return rep
 }
 
 func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {

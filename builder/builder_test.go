@@ -203,3 +203,19 @@ func TestRunCanceled(t *testing.T) {
 		t.Errorf("built %d after cancel", rep.Built)
 	}
 }
+
+func TestPlan(t *testing.T) {
+	targets := fakeTargets(t, 2)
+	work, src := t.TempDir(), helloSource(t)
+	b := fakeBuilder(t, work, src, &fakeBackend{}, 1)
+	if p := b.Plan(targets); p.Cached != 0 || p.Results[0].Status != StatusToBuild {
+		t.Fatalf("plan before any build: %+v", p)
+	}
+	if _, err := b.Run(context.Background(), targets[:1]); err != nil {
+		t.Fatal(err)
+	}
+	p := fakeBuilder(t, work, src, &fakeBackend{}, 1).Plan(targets)
+	if p.Cached != 1 || p.Results[0].Status != StatusCached || p.Results[1].Status != StatusToBuild {
+		t.Fatalf("plan after one build: %+v", p.Results)
+	}
+}

@@ -47,6 +47,8 @@ type buildOptions struct {
 	Debootstrap string
 	Kubeconfig  string
 	Namespace   string
+	DryRun      bool
+	Shard       string
 	mirror      mirrorFlags
 }
 
@@ -109,6 +111,8 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.Report, "report", "", "also write the JSON report to `FILE`")
 	fs.StringVar(&o.DockerHost, "docker-host", "", "docker daemon address (default: $DOCKER_HOST or docker's default)")
 	fs.StringVar(&o.Debootstrap, "debootstrap-mirror", "", "Debian archive `URL` builder images are debootstrapped from (default: the host's first apt source)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "only report which targets are cached and which would be built (nothing is downloaded)")
+	fs.StringVar(&o.Shard, "shard", "", "build only shard `I/N` of the targets (0 ≤ I < N, by target name), to split a matrix across machines")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for --backend kubernetes (default $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.Namespace, "namespace", "default", "namespace of the build Jobs")
 	o.mirror.bind(cmd)
@@ -171,6 +175,9 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err != nil {
 		return err
 	}
+	if targets, err = shard(targets, o.Shard); err != nil {
+		return err
+	}
 	src, err := o.source()
 	if err != nil {
 		return err
@@ -197,7 +204,13 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, runErr := b.Run(ctx, targets)
+	var rep *builder.Report
+	var runErr error
+	if o.DryRun {
+		rep = b.Plan(targets)
+	} else {
+		rep, runErr = b.Run(ctx, targets)
+	}
 	if rep == nil {
 		return runErr
 	}
@@ -213,9 +226,30 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 			return err
 		}
 	} else {
-		printBuildReport(g.stdout, rep)
+		printBuildReport(g.stdout, rep, o.DryRun)
 	}
 	return runErr
+}
+
+// shard keeps shard i of n of the targets, by target name, so that every
+// machine given the same matrix and a different i builds a disjoint part.
+func shard(ts []matrix.Target, spec string) ([]matrix.Target, error) {
+	if spec == "" {
+		return ts, nil
+	}
+	var i, n int
+	if _, err := fmt.Sscanf(spec, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+		return nil, usageError{fmt.Sprintf("--shard %q: want I/N with 0 <= I < N", spec)}
+	}
+	sorted := append([]matrix.Target(nil), ts...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].Name < sorted[b].Name })
+	var out []matrix.Target
+	for k, t := range sorted {
+		if k%n == i {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 func writeJSONFile(name string, v any) error {
@@ -226,7 +260,7 @@ func writeJSONFile(name string, v any) error {
 	return os.WriteFile(name, append(b, '\n'), 0o644)
 }
 
-func printBuildReport(w io.Writer, rep *builder.Report) {
+func printBuildReport(w io.Writer, rep *builder.Report, dryRun bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tARCH\tSTATUS\tSECONDS\tARTIFACT")
 	for _, r := range rep.Results {
@@ -240,6 +274,10 @@ func printBuildReport(w io.Writer, rep *builder.Report) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%s\n", r.Target, r.Arch, r.Status, r.Seconds, what)
 	}
 	tw.Flush()
+	if dryRun {
+		fmt.Fprintf(w, "to build %d, cached %d (dry run)\n", len(rep.Results)-rep.Cached, rep.Cached)
+		return
+	}
 	fmt.Fprintf(w, "built %d, cached %d, failed %d in %.1fs\n", rep.Built, rep.Cached, rep.Failed, rep.Seconds)
 }
 
