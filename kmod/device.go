@@ -129,17 +129,21 @@ func (d *Device) setup(opts DeviceOptions) error {
 		r := &ring{cpu: cpu, mem: mem, info: mem[:g.InfoSize], data: mem[g.InfoSize:], size: g.BufSize}
 		d.rings = append(d.rings, r)
 	}
-	if opts.Syscalls != nil {
-		var m kdMask
-		for _, nr := range opts.Syscalls {
-			if nr < 0 || nr >= syscallMaskBits {
-				return fmt.Errorf("syscall %d out of range [0, %d)", nr, syscallMaskBits)
-			}
-			m.Bits[nr/64] |= 1 << (nr % 64)
+	// Always set the mask: the module keeps the last reader's.
+	var m kdMask
+	if opts.Syscalls == nil {
+		for i := range m.Bits {
+			m.Bits[i] = ^uint64(0)
 		}
-		if err := d.ioctl(iocSetMask, unsafe.Pointer(&m)); err != nil {
-			return fmt.Errorf("syscall mask: %w", err)
+	}
+	for _, nr := range opts.Syscalls {
+		if nr < 0 || nr >= syscallMaskBits {
+			return fmt.Errorf("syscall %d out of range [0, %d)", nr, syscallMaskBits)
 		}
+		m.Bits[nr/64] |= 1 << (nr % 64)
+	}
+	if err := d.ioctl(iocSetMask, unsafe.Pointer(&m)); err != nil {
+		return fmt.Errorf("syscall mask: %w", err)
 	}
 	// START resets the rings; then the reader's tail is 0.
 	if err := d.ioctl(iocStart, nil); err != nil {

@@ -210,6 +210,16 @@ func TestGuestSyscallMask(t *testing.T) {
 	if closes < 10 {
 		t.Fatalf("%d close events, want at least 10", closes)
 	}
+	// The next reader without a mask gets every syscall again.
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := kmod.Open(kmod.DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	selfTest(t, d2)
 }
 
 func TestGuestUnloadWhileReading(t *testing.T) {

@@ -33,6 +33,7 @@ unsigned long kd_buf_size(void);
 int kd_capture_start(void);
 void kd_capture_stop(void);
 void kd_set_mask(const struct kd_mask *m);
+void kd_mask_reset(void);
 
 /* kd_fill.c: build one event in a scratch buffer */
 struct kd_evt {

@@ -319,6 +319,12 @@ void kd_set_mask(const struct kd_mask *m)
 	}
 }
 
+/* Every reader starts with all syscalls; the mask is the reader's choice. */
+void kd_mask_reset(void)
+{
+	bitmap_fill(kd_mask, KD_SYSCALL_MASK_BITS);
+}
+
 /* Called under the ioctl lock. */
 int kd_capture_start(void)
 {
@@ -374,7 +380,7 @@ static int __init kd_init(void)
 		pr_err("kdriver: tracepoints sys_enter, sys_exit, sched_process_exit not all found\n");
 		return -ENOENT;
 	}
-	bitmap_fill(kd_mask, KD_SYSCALL_MASK_BITS);
+	kd_mask_reset();
 	err = kd_rings_alloc(buf_size);
 	if (err)
 		return err;

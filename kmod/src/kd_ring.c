@@ -160,6 +160,7 @@ static int kd_release(struct inode *inode, struct file *f)
 {
 	mutex_lock(&kd_ioctl_lock);
 	kd_capture_stop();
+	kd_mask_reset();
 	mutex_unlock(&kd_ioctl_lock);
 	atomic_set(&kd_open_count, 0);
 	return 0;
