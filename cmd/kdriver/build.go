@@ -17,8 +17,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/builder/debian"
@@ -590,20 +588,7 @@ func (o *buildOptions) chooser(g *globals, cache string) (builder.ChooseBackend,
 			return docker, nil
 		}, nil
 	case "kubernetes":
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		if o.Kubeconfig != "" {
-			rules.ExplicitPath = o.Kubeconfig
-		}
-		cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-		if err != nil {
-			return nil, fmt.Errorf("--backend kubernetes: %w: give --kubeconfig", err)
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("--backend kubernetes: %w", err)
-		}
-		k := &builder.Kubernetes{Client: cs, Namespace: o.Namespace, Dir: filepath.Join(cache, "jobs")}
-		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return k, nil }, nil
+		return kubernetesBackend(o, cache)
 	}
 	return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
 }

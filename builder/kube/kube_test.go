@@ -1,4 +1,4 @@
-package builder
+package kube
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kdriver/kdriver/builder"
 )
 
 // fakeCluster plays the Job controller and kubelet: for each Job created it
@@ -58,19 +60,19 @@ func fakeCluster(t *testing.T, fail bool) (*fake.Clientset, chan *batchv1.Job) {
 	return cs, created
 }
 
-func kubeJob(t *testing.T) Job {
+func kubeJob(t *testing.T) builder.Job {
 	root, src := t.TempDir(), t.TempDir()
-	return Job{
+	return builder.Job{
 		Name: "debian-bookworm-6.1.0-56-arm64", Script: "#!/bin/sh\nmake\n", Root: root, KDIR: "usr/src/linux-headers-6.1.0-56-arm64",
 		Source: src, Artifact: "hello.ko", Suite: "bookworm",
-		Compiler: Compiler{Family: "gcc", Major: 12, Command: "gcc-12"},
+		Compiler: builder.Compiler{Family: "gcc", Major: 12, Command: "gcc-12"},
 		Env:      map[string]string{"CROSS_COMPILE": "aarch64-linux-gnu-", "MODULE": "hello", "KARCH": "arm64"},
 	}
 }
 
 func TestKubernetesBackend(t *testing.T) {
 	cs, created := fakeCluster(t, false)
-	k := &Kubernetes{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
+	k := &Backend{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
 	job := kubeJob(t)
 	res, err := k.Build(context.Background(), job)
 	if err != nil {
@@ -117,10 +119,10 @@ func TestKubernetesBackend(t *testing.T) {
 
 func TestKubernetesBackendFailed(t *testing.T) {
 	cs, _ := fakeCluster(t, true)
-	k := &Kubernetes{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
+	k := &Backend{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
 	_, err := k.Build(context.Background(), kubeJob(t))
-	if !errors.Is(err, ErrBuild) || !strings.Contains(err.Error(), "failed") {
-		t.Fatalf("err = %v, want ErrBuild", err)
+	if !errors.Is(err, builder.ErrBuild) || !strings.Contains(err.Error(), "failed") {
+		t.Fatalf("err = %v, want builder.ErrBuild", err)
 	}
 }
 
@@ -136,7 +138,7 @@ func TestKubernetesBackendCanceled(t *testing.T) {
 			}
 		}
 	}()
-	k := &Kubernetes{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
+	k := &Backend{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
 	if _, err := k.Build(ctx, kubeJob(t)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want canceled", err)
 	}

@@ -1,4 +1,8 @@
-package builder
+// Package kube is the builder's Kubernetes backend: one Job per target
+// through client-go. It lives apart from package builder so that client-go
+// is only linked into binaries that use it (build with -tags nokubernetes
+// to leave it out of kdriver).
+package kube
 
 import (
 	"context"
@@ -8,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,19 +21,21 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdriver/kdriver/builder"
 )
 
-// Kubernetes runs each job as a Kubernetes Job of one pod. The pod mounts
+// Backend runs each job as a Kubernetes Job of one pod. The pod mounts
 // the assembled tree, the source and an output folder from the node
 // (hostPath): the builder runs on the node, or Dir is on storage every node
 // mounts at the same path. The image is the builder image the docker
 // backend makes for the suite (imported into the nodes' runtime).
-type Kubernetes struct {
+type Backend struct {
 	Client    kubernetes.Interface
 	Namespace string
 	// Image names the builder image for a job (default: the docker
 	// backend's kdriver-builder:<suite>-<hash> name).
-	Image func(job Job) string
+	Image func(job builder.Job) string
 	// Dir is where job folders (script, output) are made; it must be
 	// visible to the pods at the same path.
 	Dir string
@@ -36,8 +43,8 @@ type Kubernetes struct {
 	Poll time.Duration
 }
 
-// Name implements Backend.
-func (*Kubernetes) Name() string { return "kubernetes" }
+// Name implements builder.Backend.
+func (*Backend) Name() string { return "kubernetes" }
 
 // Labels on every object kdriver makes.
 const (
@@ -61,13 +68,13 @@ func jobName(target, dir string) string {
 }
 
 // JobSpec is the Job a build runs as (exported for tests and dry runs).
-func (k *Kubernetes) JobSpec(job Job, dir string) *batchv1.Job {
+func (k *Backend) JobSpec(job builder.Job, dir string) *batchv1.Job {
 	image := ""
 	if k.Image != nil {
 		image = k.Image(job)
 	} else {
-		h := sha256.Sum256([]byte(strings.Join(ImagePackages(job), " ")))
-		image = "kdriver-builder:" + BaseSuite(job.Suite) + "-" + hex.EncodeToString(h[:])[:12]
+		h := sha256.Sum256([]byte(strings.Join(builder.ImagePackages(job), " ")))
+		image = "kdriver-builder:" + builder.BaseSuite(job.Suite) + "-" + hex.EncodeToString(h[:])[:12]
 	}
 	env := map[string]string{
 		"KDIR": "/kdriver/tree/" + filepath.ToSlash(job.KDIR), "SRC": "/kdriver/src", "OUT": "/kdriver/job/out",
@@ -132,30 +139,30 @@ func truncLabel(s string) string {
 	return strings.Trim(s, "-_.")
 }
 
-// Build implements Backend: create the Job, wait for it to finish, read the
+// Build implements builder.Backend: create the Job, wait for it to finish, read the
 // pod's log and the artifact, delete the Job.
-func (k *Kubernetes) Build(ctx context.Context, job Job) (Result, error) {
+func (k *Backend) Build(ctx context.Context, job builder.Job) (builder.Result, error) {
 	if k.Client == nil {
-		return Result{}, fmt.Errorf("kubernetes: no client: %w", ErrBackendUnavailable)
+		return builder.Result{}, fmt.Errorf("kubernetes: no client: %w", builder.ErrBackendUnavailable)
 	}
 	if err := os.MkdirAll(k.Dir, 0o755); err != nil {
-		return Result{}, err
+		return builder.Result{}, err
 	}
 	dir, err := os.MkdirTemp(k.Dir, "job-")
 	if err != nil {
-		return Result{}, err
+		return builder.Result{}, err
 	}
 	defer os.RemoveAll(dir)
 	if err := os.Mkdir(filepath.Join(dir, "out"), 0o777); err != nil {
-		return Result{}, err
+		return builder.Result{}, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "build.sh"), []byte(job.Script), 0o755); err != nil {
-		return Result{}, err
+		return builder.Result{}, err
 	}
 	spec := k.JobSpec(job, dir)
 	jobs := k.Client.BatchV1().Jobs(k.Namespace)
 	if _, err := jobs.Create(ctx, spec, metav1.CreateOptions{}); err != nil {
-		return Result{}, fmt.Errorf("kubernetes: job %s: %w", spec.Name, err)
+		return builder.Result{}, fmt.Errorf("kubernetes: job %s: %w", spec.Name, err)
 	}
 	defer func() {
 		// Background: a canceled build still removes its job and pod.
@@ -163,22 +170,22 @@ func (k *Kubernetes) Build(ctx context.Context, job Job) (Result, error) {
 		_ = jobs.Delete(context.WithoutCancel(ctx), spec.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
 	}()
 	ok, err := k.wait(ctx, spec.Name)
-	res := Result{Log: k.logs(ctx, spec.Name)}
+	res := builder.Result{Log: k.logs(ctx, spec.Name)}
 	if err != nil {
 		return res, err
 	}
 	if !ok {
-		return res, fmt.Errorf("%s: kubernetes job %s failed: %w: %s", job.Name, spec.Name, ErrBuild, lastLines(res.Log, 5))
+		return res, fmt.Errorf("%s: kubernetes job %s failed: %w: %s", job.Name, spec.Name, builder.ErrBuild, lastLines(res.Log, 5))
 	}
 	res.Artifact, err = os.ReadFile(filepath.Join(dir, "out", job.Artifact))
 	if err != nil {
-		return res, fmt.Errorf("%s: job %s left no %s (is %s shared with the node?): %w", job.Name, spec.Name, job.Artifact, k.Dir, ErrBuild)
+		return res, fmt.Errorf("%s: job %s left no %s (is %s shared with the node?): %w", job.Name, spec.Name, job.Artifact, k.Dir, builder.ErrBuild)
 	}
 	return res, nil
 }
 
 // wait polls the job until it succeeds (true) or fails (false).
-func (k *Kubernetes) wait(ctx context.Context, name string) (bool, error) {
+func (k *Backend) wait(ctx context.Context, name string) (bool, error) {
 	poll := k.Poll
 	if poll <= 0 {
 		poll = time.Second
@@ -188,7 +195,7 @@ func (k *Kubernetes) wait(ctx context.Context, name string) (bool, error) {
 	for {
 		j, err := k.Client.BatchV1().Jobs(k.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("kubernetes: job %s vanished: %w", name, ErrBuild)
+			return false, fmt.Errorf("kubernetes: job %s vanished: %w", name, builder.ErrBuild)
 		}
 		if err != nil && ctx.Err() == nil {
 			return false, fmt.Errorf("kubernetes: job %s: %w", name, err)
@@ -215,7 +222,7 @@ func (k *Kubernetes) wait(ctx context.Context, name string) (bool, error) {
 }
 
 // logs returns the build pod's log ("" when there is none yet).
-func (k *Kubernetes) logs(ctx context.Context, job string) []byte {
+func (k *Backend) logs(ctx context.Context, job string) []byte {
 	pods, err := k.Client.CoreV1().Pods(k.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
 	if err != nil || len(pods.Items) == 0 {
 		return nil
@@ -227,4 +234,22 @@ func (k *Kubernetes) logs(ctx context.Context, job string) []byte {
 	defer rc.Close()
 	b, _ := io.ReadAll(io.LimitReader(rc, 16<<20))
 	return b
+}
+
+func envList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lastLines returns the last n lines of a log, for error messages.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
 }
