@@ -7,5 +7,6 @@
 //
 // Sub-packages: debian and rpm read repository metadata into a matrix
 // (package matrix), download fetches and verifies, unpack extracts packages
-// safely, headers assembles kernel build trees.
+// safely, headers assembles kernel build trees, kube is the Kubernetes
+// backend (apart, because client-go is heavy).
 package builder
