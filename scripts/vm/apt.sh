@@ -29,6 +29,14 @@ host_mirrors() {
 		}'
 }
 
+# vm_lock NAME: hold an exclusive lock on $VM_CACHE/NAME.lock until the
+# script exits, so that concurrent vmtest runs share the cache safely.
+vm_lock() {
+	mkdir -p "$VM_CACHE"
+	exec 9>"$VM_CACHE/$1.lock"
+	flock 9
+}
+
 # apt_set_suites SET prints "main|security suite" lines for a kernel set.
 apt_set_suites() {
 	case $1 in

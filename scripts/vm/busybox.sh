@@ -12,6 +12,7 @@ if [ "$arch" = amd64 ] && [ "$(dpkg --print-architecture)" = amd64 ] && [ -x /bi
 	echo /bin/busybox
 	exit 0
 fi
+vm_lock cache
 out=$VM_CACHE/busybox/$arch
 if [ ! -x "$out/bin/busybox" ]; then
 	apt_prepare bookworm

@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/apt.sh"
 suite=${1:?usage: chroot.sh SUITE PKG...}
 shift
+vm_lock cache
 root=$VM_CACHE/chroots/$suite
 main=$(host_mirrors | awk '$1 == "main" { print $2 }')
 base="make bc bison flex cpio kmod dwarves ca-certificates"

@@ -31,6 +31,7 @@ trixie) set=trixie meta=$arch ;;
 *) echo "kernel $name: want 5.10, 6.1, 6.12, trixie or sid" >&2; exit 2 ;;
 esac
 
+vm_lock cache
 apt_prepare "$set"
 apt_opts "$set"
 
