@@ -46,9 +46,16 @@ for pkg in $(go list ./...); do
 	done
 done
 
-if [ -x scripts/vmtest ]; then
-	step kernel module VM matrix
-	scripts/vmtest --matrix ci
-fi
+# The VM suites set themselves up through setup.sh above.
+export KDRIVER_VM_SETUP=0
+
+step "kernel module in qemu: Debian 6.1 and 6.12, amd64 and arm64"
+scripts/vmtest --matrix ci
+
+step "modern eBPF probe in qemu: other kernels and arm64"
+bpf/modern/vmtest/run.sh
+
+step "builder: 5.10 (gcc-10) and sid 7.x in builder containers, modules verified in qemu"
+scripts/builder-vmtest.sh
 
 step done
