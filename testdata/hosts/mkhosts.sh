@@ -9,6 +9,8 @@ mk() {
   printf '%s\n' "$ver" > "$name/proc/sys/kernel/version"
   printf '%s\n' "$arch" > "$name/proc/sys/kernel/arch"
   echo 1 > "$name/sys/firmware/acpi/pm_profile"
+  # A real sysfs file, so that git keeps sys/kernel even on hosts without BTF.
+  echo 0 > "$name/sys/kernel/kexec_loaded"
   for f in "$@"; do
     case $f in
       btf) mkdir -p "$name/sys/kernel/btf"; printf 'BTF' > "$name/sys/kernel/btf/vmlinux";;
