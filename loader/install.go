@@ -32,11 +32,14 @@ type InstallOptions struct {
 // Report is what Install did, step by step; `kdriver install --output
 // json` prints it.
 type Report struct {
-	Decision  Decision               `json:"decision"`
-	Preflight []string               `json:"preflight"`
-	DryRun    bool                   `json:"dry_run"`
-	Installed string                 `json:"installed,omitempty"`
-	Verify    *events.SelfTestResult `json:"verify,omitempty"`
+	Decision  Decision `json:"decision"`
+	Preflight []string `json:"preflight"`
+	DryRun    bool     `json:"dry_run"`
+	Installed string   `json:"installed,omitempty"`
+	// Artifact is where the driver's artifact came from (kmod), or the
+	// plan to get it in a dry run.
+	Artifact *Artifact              `json:"artifact,omitempty"`
+	Verify   *events.SelfTestResult `json:"verify,omitempty"`
 }
 
 // Install runs the pipeline on a host with facts f: choose the driver,
@@ -57,11 +60,15 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 		return rep, err
 	}
 	log.Info("driver chosen", "driver", d.Driver, "reason", d.Reason)
+	opts.Driver.Kmod.Policy = ArtifactPolicy{Download: opts.Download, Compile: opts.Compile, DryRun: opts.DryRun}
 	drv, err := NewDriver(d.Driver, opts.Driver)
 	if err != nil {
 		return rep, err
 	}
 	rep.Preflight, err = drv.Preflight(ctx, f)
+	if a, ok := drv.(interface{ Artifact() *Artifact }); ok {
+		rep.Artifact = a.Artifact()
+	}
 	if err != nil {
 		return rep, fmt.Errorf("driver %s: preflight: %w", d.Driver, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kmod"
@@ -18,12 +19,20 @@ type KmodOptions struct {
 	Params string
 	// Device is the module's device; default /dev/kdriver.
 	Device string
+	// Artifacts resolves the module when no File is given: cache, stores,
+	// compile on the node. Nil: only File works.
+	Artifacts *ArtifactSource
+	// Policy is what Install allows (--download, --compile, --dry-run);
+	// Install sets it from its options.
+	Policy ArtifactPolicy
 }
 
 // kmodDriver is the kernel module (package kmod): preflight of the .ko
 // against the host's arch and release, finit_module, delete_module.
 type kmodDriver struct {
 	cfg DriverConfig
+	// artifact is the module Preflight resolved (nil: none yet).
+	artifact *Artifact
 }
 
 func newKmodDriver(cfg DriverConfig) *kmodDriver { return &kmodDriver{cfg: cfg} }
@@ -35,43 +44,69 @@ func (d *kmodDriver) loaded(f host.Facts) bool {
 	return ok
 }
 
-// Preflight checks the module file against the host before the kernel sees
-// it: ELF class and machine, vermagic release, module name.
+// Preflight resolves the module (--file, or the cache, the stores, a build
+// on the node) and checks it against the host before the kernel sees it:
+// ELF class and machine, vermagic release, module name. A dry run only
+// plans what it would download or compile.
 func (d *kmodDriver) Preflight(ctx context.Context, f host.Facts) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	file := d.cfg.Kmod.File
-	if file == "" {
+	d.artifact = nil
+	if file := d.cfg.Kmod.File; file != "" {
+		d.artifact = &Artifact{Name: filepath.Base(file), Path: file, Origin: OriginFile}
+	} else {
 		if d.loaded(f) {
 			return []string{"module " + kmod.ModuleName + " is loaded"}, nil
 		}
-		return nil, fmt.Errorf("%w: module %s: no module file; pass --file PATH.ko (fetching and compiling the module are not wired in yet)",
-			ErrNoArtifact, kmod.ModuleName)
+		src := d.cfg.Kmod.Artifacts
+		if src == nil {
+			return nil, fmt.Errorf("%w: module %s: no module file and no way to get one; pass --file PATH.ko",
+				ErrNoArtifact, kmod.ModuleName)
+		}
+		a, err := src.Resolve(ctx, f, d.cfg.Kmod.Policy)
+		if a != nil {
+			d.artifact = a
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a.Path == "" {
+			return []string{"module " + a.String()}, nil
+		}
 	}
+	file := d.artifact.Path
 	info, err := kmod.Preflight(file, kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName})
 	if err != nil {
 		return nil, err
 	}
-	return []string{fmt.Sprintf("%s: %s module %s for kernel %s (version %s)",
-		file, info.Arch, info.Name, info.Release, info.Version)}, nil
+	lines := []string{fmt.Sprintf("%s: %s module %s for kernel %s (version %s)",
+		file, info.Arch, info.Name, info.Release, info.Version)}
+	if d.artifact.Origin != OriginFile {
+		lines = append([]string{"module " + d.artifact.String()}, lines...)
+	}
+	return lines, nil
 }
+
+// Artifact is the module Preflight resolved, or planned in a dry run.
+func (d *kmodDriver) Artifact() *Artifact { return d.artifact }
 
 // Install loads the module; a module already loaded is kept.
 func (d *kmodDriver) Install(ctx context.Context, f host.Facts, _ InstallOptions) (string, error) {
 	if d.loaded(f) {
 		return "module " + kmod.ModuleName + " already loaded, kept (kdriver cleanup unloads it)", nil
 	}
-	if d.cfg.Kmod.File == "" {
-		return "", fmt.Errorf("%w: module %s: no module file", ErrNoArtifact, kmod.ModuleName)
+	if d.artifact == nil || d.artifact.Path == "" {
+		return "", fmt.Errorf("%w: module %s: no module file (run the preflight first)", ErrNoArtifact, kmod.ModuleName)
 	}
-	if err := kmod.Load(ctx, d.cfg.Kmod.File, d.cfg.Kmod.Params); err != nil {
+	file := d.artifact.Path
+	if err := kmod.Load(ctx, file, d.cfg.Kmod.Params); err != nil {
 		if errors.Is(err, kmod.ErrNoModuleSupport) {
 			return "", fmt.Errorf("%w: %w", ErrUnsupported, err)
 		}
 		return "", err
 	}
-	return fmt.Sprintf("module %s loaded from %s", kmod.ModuleName, d.cfg.Kmod.File), nil
+	return fmt.Sprintf("module %s loaded from %s", kmod.ModuleName, d.artifact), nil
 }
 
 // Open reads the module's device.

@@ -155,11 +155,8 @@ func runFetch(ctx context.Context, g *globals, o *fetchOptions) error {
 	switch {
 	case o.OutputDir != "":
 		cache.Dir, cache.Flat = o.OutputDir, true
-	case cache.Dir == "":
-		cache.Dir = os.Getenv("KDRIVER_CACHE")
-		if cache.Dir == "" {
-			cache.Dir = defaultCacheDir
-		}
+	default:
+		cache.Dir = cacheDir(o.CacheDir)
 	}
 	var out []fetched
 	for _, k := range kinds {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader"
@@ -122,7 +123,10 @@ type installOptions struct {
 	Timeout  time.Duration
 	Probe    probeFlags
 	// KmodFile is a local .ko to load (kmod), skipping download and compile.
-	KmodFile string
+	KmodFile   string
+	KmodParams string
+	CacheDir   string
+	store      storeFlags
 }
 
 func newInstallCmd(g *globals) *cobra.Command {
@@ -132,7 +136,15 @@ func newInstallCmd(g *globals) *cobra.Command {
 		Short: "Choose, preflight, install and verify the driver for this host",
 		Long: `Choose the driver for this host (--type, repeatable priority list; default auto),
 check that the host can run it, install it and verify it with the self-test.
-The decision and its reasons are printed first; --dry-run stops after the checks.`,
+The decision and its reasons are printed first; --dry-run stops after the checks.
+
+The kernel module (kmod) is --file, or else the verified copy in the cache
+(--cache-dir), else a download from the --repo stores in order (verified, then
+renamed into the cache), else a build on this node against the headers at
+<host-root>/lib/modules/<uname -r>/build with the host's matching compiler.
+--download=false and --compile=false skip those steps; --dry-run downloads and
+builds nothing and says what it would do. Exit 3 when no step gives the module:
+the error says why for each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInstall(cmd.Context(), g, o)
@@ -147,6 +159,9 @@ The decision and its reasons are printed first; --dry-run stops after the checks
 	fs.DurationVar(&o.Timeout, "verify-timeout", 10*time.Second, "time the self-test waits for its events")
 	o.Probe.bind(fs)
 	fs.StringVar(&o.KmodFile, "file", "", "kernel module file to load (--type kmod), instead of downloading or compiling one")
+	fs.StringVar(&o.KmodParams, "kmod-params", "", "kernel module parameters, e.g. \"buf_size=8388608\"")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` for downloaded and compiled modules (default $KDRIVER_CACHE or "+defaultCacheDir+")")
+	bindStoreFlags(fs, &o.store)
 	return cmd
 }
 
@@ -163,6 +178,10 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	if err != nil {
 		return err
 	}
+	kopts, bar, err := o.kmodOptions(g, facts)
+	if err != nil {
+		return err
+	}
 	rep, err := loader.Install(ctx, facts, loader.InstallOptions{
 		Types:    types,
 		Download: o.Download,
@@ -170,9 +189,10 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 		Verify:   o.Verify,
 		DryRun:   o.DryRun,
 		SelfTest: events.SelfTestOptions{Command: selfTestCommand, Timeout: o.Timeout, Logger: g.logger},
-		Driver:   loader.DriverConfig{Modern: mopts, Kmod: loader.KmodOptions{File: o.KmodFile}, Logger: g.logger},
+		Driver:   loader.DriverConfig{Modern: mopts, Kmod: kopts, Logger: g.logger},
 		Logger:   g.logger,
 	})
+	bar.finish()
 	if g.JSON() {
 		if jerr := writeJSON(g.stdout, rep); jerr != nil && err == nil {
 			err = jerr
@@ -181,6 +201,52 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	}
 	printReport(g.stdout, rep)
 	return err
+}
+
+// kmodOptions configure the kernel module: --file, or the cache, the
+// --repo stores (the same store flags as fetch) and compiling on the node.
+func (o *installOptions) kmodOptions(g *globals, facts host.Facts) (loader.KmodOptions, *progressBar, error) {
+	k := loader.KmodOptions{File: o.KmodFile, Params: o.KmodParams}
+	if o.KmodFile != "" {
+		return k, nil, nil
+	}
+	src := &loader.ArtifactSource{
+		DriverName: g.DriverName, DriverVersion: g.DriverVersion,
+		Cache:    &artifacts.Cache{Dir: cacheDir(o.CacheDir), Logger: g.logger},
+		Compiler: &loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
+		Logger:   g.logger,
+	}
+	var bar *progressBar
+	if len(g.Repos) > 0 {
+		sopts, err := o.store.options(g)
+		if err != nil {
+			return k, nil, err
+		}
+		stores, err := artifacts.OpenAll(g.Repos, sopts)
+		if err != nil {
+			return k, nil, usageError{err.Error()}
+		}
+		src.Store = stores
+		if !o.DryRun {
+			bar = newProgressBar(g, facts.Target.Artifact(g.DriverName, g.DriverVersion, artifacts.KindKmod))
+			if bar != nil {
+				src.Fetch.Progress = bar.update
+			}
+		}
+	}
+	k.Artifacts = src
+	return k, bar, nil
+}
+
+// cacheDir is --cache-dir, else $KDRIVER_CACHE, else the default.
+func cacheDir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if d := os.Getenv("KDRIVER_CACHE"); d != "" {
+		return d
+	}
+	return defaultCacheDir
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -28,6 +29,12 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CI", os.Getenv("CI"))
 			env.Setenv("KDRIVER_CACHE", os.Getenv("KDRIVER_CACHE"))
+			// REPO_ROOT lets scripts copy binary fixtures (kmod/testdata/*.ko).
+			root, err := filepath.Abs("../..")
+			if err != nil {
+				return err
+			}
+			env.Setenv("REPO_ROOT", root)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

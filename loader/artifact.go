@@ -1,0 +1,397 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/builder"
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kmod"
+	"github.com/kdriver/kdriver/loader/host"
+	"github.com/kdriver/kdriver/templates"
+)
+
+// Where a resolved artifact came from (Artifact.Origin).
+const (
+	OriginFile     = "file"     // --file
+	OriginCache    = "cache"    // verified earlier, found in the cache
+	OriginStore    = "store"    // downloaded from a store and verified
+	OriginCompiled = "compiled" // built on the node against its headers
+	OriginPlanned  = "planned"  // dry run: not resolved yet
+)
+
+// ErrCannotCompile is returned by a ModuleCompiler that cannot build on
+// this node (no headers, no matching compiler): a reason for exit 3, unlike
+// a build that ran and failed.
+var ErrCannotCompile = errors.New("cannot compile on this node")
+
+// ArtifactPolicy is what the user allows: --download, --compile, --dry-run.
+type ArtifactPolicy struct {
+	Download bool
+	Compile  bool
+	DryRun   bool
+}
+
+// ArtifactSource resolves a driver artifact for the host: the verified
+// cache first, then the stores in order, then a build on the node.
+type ArtifactSource struct {
+	// DriverName and DriverVersion name the artifact with the host's target.
+	DriverName    string
+	DriverVersion string
+	// Store is tried for downloads (a MultiStore tries its members in
+	// order); nil when no store is configured.
+	Store artifacts.Store
+	// Cache holds downloaded and compiled artifacts, verified.
+	Cache *artifacts.Cache
+	// Fetch tunes downloads (digest policy, progress).
+	Fetch artifacts.FetchOptions
+	// Compiler builds the module on the node; nil: compiling is not
+	// possible in this program.
+	Compiler ModuleCompiler
+	Logger   *slog.Logger
+}
+
+// ModuleCompiler builds the kernel module on the node.
+type ModuleCompiler interface {
+	// Plan checks, without building, that the module can be built for the
+	// host and says how ("gcc-12 against /lib/modules/R/build"). Errors
+	// that mean it cannot wrap ErrCannotCompile.
+	Plan(ctx context.Context, f host.Facts) (string, error)
+	// Compile builds the module and returns it with a description of how.
+	Compile(ctx context.Context, f host.Facts) (Compiled, error)
+}
+
+// Compiled is a module built on the node.
+type Compiled struct {
+	Module   []byte
+	Compiler string // CONFIG_CC_VERSION_TEXT of the headers, and the binary used
+	KDIR     string
+	Log      []byte
+}
+
+// Artifact is the resolved (or, in a dry run, planned) artifact; `kdriver
+// install --output json` prints it.
+type Artifact struct {
+	Name     string `json:"name"`
+	Path     string `json:"path,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Origin   string `json:"origin"`
+	Store    string `json:"store,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Compiler string `json:"compiler,omitempty"`
+	// Download says why no store gave the artifact, when it was compiled
+	// or not found.
+	Download string `json:"download,omitempty"`
+	// Plan lists what a dry run would do, in order.
+	Plan []string `json:"plan,omitempty"`
+	// Unavailable lists the steps that cannot give the artifact, and why.
+	Unavailable []string `json:"unavailable,omitempty"`
+}
+
+// String says where the artifact came from, in one line.
+func (a *Artifact) String() string {
+	switch a.Origin {
+	case OriginFile:
+		return a.Path + " (--file)"
+	case OriginCache:
+		return a.Path + " (in the cache, verified)"
+	case OriginStore:
+		return fmt.Sprintf("%s (downloaded from %s, sha256 %s)", a.Path, a.Store, a.SHA256)
+	case OriginCompiled:
+		return fmt.Sprintf("%s (compiled on this node with %s)", a.Path, a.Compiler)
+	}
+	msg := a.Name + ": would " + strings.Join(a.Plan, ", else ")
+	if len(a.Unavailable) > 0 {
+		msg += " (" + strings.Join(a.Unavailable, "; ") + ")"
+	}
+	return msg
+}
+
+func (s *ArtifactSource) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// Resolve returns the kernel module for host f: from the cache, a store or
+// a build on the node, as p allows. A dry run downloads and builds nothing:
+// it reports a cached artifact or the plan. When nothing can give the
+// artifact the error wraps ErrNoArtifact and says why for each step.
+func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPolicy) (*Artifact, error) {
+	if err := f.Target.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoArtifact, err)
+	}
+	id := f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod)
+	a := &Artifact{Name: id.FileName()}
+	what := fmt.Sprintf("no kmod for %s %s", f.Target.ID, f.Kernel.Release)
+	if s.Cache == nil {
+		return a, errors.New("loader: no artifact cache configured")
+	}
+	if r, err := s.Cache.Lookup(id, ""); err == nil {
+		a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginCache
+		return a, nil
+	} else if !errors.Is(err, artifacts.ErrNotFound) {
+		return a, fmt.Errorf("cache: %w", err)
+	}
+
+	var reasons []string
+	var fault error // the stores' misses and failures
+	switch {
+	case !p.Download:
+		reasons = append(reasons, "download: --download=false")
+	case s.Store == nil:
+		reasons = append(reasons, "download: no store configured (give --repo URL)")
+	case p.DryRun:
+		a.Plan = append(a.Plan, "download from "+s.Store.Name())
+	default:
+		r, err := s.Cache.Fetch(ctx, s.Store, id, s.Fetch)
+		if err == nil {
+			a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginStore
+			a.Store, a.Source = r.From.Store, r.From.Source
+			if r.Cached {
+				a.Origin = OriginCache
+			}
+			return a, nil
+		}
+		if ctx.Err() != nil {
+			return a, ctx.Err()
+		}
+		if !errors.Is(err, artifacts.ErrNotFound) {
+			s.log().Warn("download failed; trying to compile", "err", err)
+		}
+		fault = err
+		a.Download = err.Error()
+		reasons = append(reasons, "download: "+err.Error())
+	}
+
+	switch {
+	case !p.Compile:
+		reasons = append(reasons, "compile: --compile=false")
+	case s.Compiler == nil:
+		reasons = append(reasons, "compile: not possible in this kdriver")
+	default:
+		how, err := s.Compiler.Plan(ctx, f)
+		if err != nil {
+			if !errors.Is(err, ErrCannotCompile) {
+				return a, fmt.Errorf("%s: compile: %w", what, err)
+			}
+			reasons = append(reasons, "compile: "+cannot(err))
+			break
+		}
+		if p.DryRun {
+			a.Plan = append(a.Plan, "compile with "+how)
+			break
+		}
+		s.log().Info("compiling the module on this node", "how", how)
+		c, err := s.Compiler.Compile(ctx, f)
+		if err != nil {
+			if ctx.Err() != nil {
+				return a, ctx.Err()
+			}
+			if errors.Is(err, ErrCannotCompile) {
+				reasons = append(reasons, "compile: "+cannot(err))
+				break
+			}
+			return a, fmt.Errorf("%s: %s; compile: %w", what, strings.Join(reasons, "; "), err)
+		}
+		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{})
+		if err != nil {
+			return a, fmt.Errorf("%s: compiled module: %w", what, err)
+		}
+		a.Path, a.SHA256, a.Origin, a.Compiler = r.Path, r.SHA256, OriginCompiled, c.Compiler
+		return a, nil
+	}
+	a.Unavailable = reasons
+	if p.DryRun && len(a.Plan) > 0 {
+		a.Origin = OriginPlanned
+		return a, nil
+	}
+	return a, &resolveError{msg: what + ": " + strings.Join(reasons, "; "), fault: fault}
+}
+
+// resolveError explains every step that could not give the artifact. It
+// matches ErrNoArtifact, and the stores' error (ErrNotFound when all
+// missed, ErrIntegrity …) if they were asked.
+type resolveError struct {
+	msg   string
+	fault error
+}
+
+func (e *resolveError) Error() string { return ErrNoArtifact.Error() + ": " + e.msg }
+
+func (e *resolveError) Unwrap() []error {
+	if e.fault == nil {
+		return []error{ErrNoArtifact}
+	}
+	return []error{ErrNoArtifact, e.fault}
+}
+
+// cannot is a compiler's reason without the sentinel's words.
+func cannot(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+ErrCannotCompile.Error())
+}
+
+// compiledStore hands a module built on the node to Cache.Fetch, which
+// verifies it, renames it into place atomically and records its digest.
+type compiledStore struct {
+	how  string
+	data []byte
+}
+
+func (c *compiledStore) Name() string { return "compiled on this node" }
+
+func (c *compiledStore) Fetch(_ context.Context, id artifacts.ID) (io.ReadCloser, artifacts.Descriptor, error) {
+	sum := sha256.Sum256(c.data)
+	return io.NopCloser(bytes.NewReader(c.data)), artifacts.Descriptor{
+		Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(c.data)),
+		Source: "compiled with " + c.how, Store: c.Name(),
+	}, nil
+}
+
+// LocalCompiler builds the kernel module on the node with the host's
+// compiler against the host's headers at <host root>/lib/modules/<uname
+// -r>/build, using the module source carried in the binary.
+type LocalCompiler struct {
+	// DriverVersion is built into the module (its version string).
+	DriverVersion string
+	// TmpDir holds the build folders (default os.TempDir()).
+	TmpDir string
+	Logger *slog.Logger
+}
+
+// plan is what a build needs: the headers tree and its compiler.
+type plan struct {
+	kdir string
+	cc   builder.Compiler
+	bin  string
+}
+
+func (l *LocalCompiler) plan(ctx context.Context, f host.Facts) (plan, error) {
+	rel := filepath.Join("/lib/modules", f.Kernel.Release, "build")
+	kdir := hostPath(f.HostRoot, rel)
+	if _, err := os.Stat(filepath.Join(kdir, "Makefile")); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return plan{}, fmt.Errorf("headers at %s: %w", kdir, err)
+		}
+		return plan{}, fmt.Errorf("no headers at %s (install %s): %w", kdir, headersPackage(f), ErrCannotCompile)
+	}
+	cc, err := builder.ReadCompiler(kdir)
+	if err != nil {
+		return plan{}, fmt.Errorf("%w: %w", err, ErrCannotCompile)
+	}
+	bin, err := builder.HostCompiler(ctx, cc, l.crossPrefix(f))
+	if err != nil {
+		if errors.Is(err, builder.ErrNoCompiler) {
+			return plan{}, fmt.Errorf("compiler %s not found (the headers want %q; install %s): %w",
+				cc.Command, cc.Text, cc.Command, ErrCannotCompile)
+		}
+		return plan{}, err
+	}
+	return plan{kdir: kdir, cc: cc, bin: bin}, nil
+}
+
+func (l *LocalCompiler) crossPrefix(f host.Facts) string {
+	self := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if f.Arch == "" || self == "" {
+		return ""
+	}
+	return builder.CrossPrefix(string(f.Arch), self)
+}
+
+// Plan implements ModuleCompiler.
+func (l *LocalCompiler) Plan(ctx context.Context, f host.Facts) (string, error) {
+	p, err := l.plan(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s against %s", p.bin, p.kdir), nil
+}
+
+// Compile implements ModuleCompiler.
+func (l *LocalCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, error) {
+	p, err := l.plan(ctx, f)
+	if err != nil {
+		return Compiled{}, err
+	}
+	sub, err := fs.Sub(kmod.Source, "src")
+	if err != nil {
+		return Compiled{}, err
+	}
+	src := builder.Source{FS: sub, Module: kmod.ModuleName, ExtraData: map[string]string{"kd_event.h": events.CHeader}}
+	dir, err := os.MkdirTemp(l.TmpDir, "kdriver-src-")
+	if err != nil {
+		return Compiled{}, err
+	}
+	defer os.RemoveAll(dir)
+	if err := src.Prepare(dir); err != nil {
+		return Compiled{}, err
+	}
+	cross := l.crossPrefix(f)
+	script, err := templates.Render(templates.Data{Family: "debian", Kind: "kmod", Target: f.Target.ID + " " + f.Kernel.Release, Cross: cross != ""})
+	if err != nil {
+		return Compiled{}, err
+	}
+	env := map[string]string{"MODULE": kmod.ModuleName, "KARCH": kernelArch(string(f.Arch)), "JOBS": "2"}
+	if l.DriverVersion != "" {
+		env["DRIVER_VERSION"] = l.DriverVersion
+	}
+	if cross != "" {
+		env["CROSS_COMPILE"] = cross
+	}
+	r, err := (&builder.Local{TmpDir: l.TmpDir}).Build(ctx, builder.Job{
+		Name: f.Kernel.Release, Script: script, Root: p.kdir, KDIR: ".", Source: dir,
+		Artifact: kmod.ModuleName + ".ko", Compiler: p.cc, Env: env,
+	})
+	if err != nil {
+		return Compiled{Log: r.Log}, err
+	}
+	return Compiled{Module: r.Artifact, Compiler: fmt.Sprintf("%s (%s)", p.cc.Text, p.bin), KDIR: p.kdir, Log: r.Log}, nil
+}
+
+// hostPath is p inside the host root, following a symlink whose absolute
+// target means the host's path (/lib/modules/R/build → /usr/src/…).
+func hostPath(root, p string) string {
+	if root == "" {
+		root = "/"
+	}
+	full := filepath.Join(root, p)
+	if t, err := os.Readlink(full); err == nil && filepath.IsAbs(t) && root != "/" {
+		return filepath.Join(root, t)
+	}
+	return full
+}
+
+// headersPackage names the package with the headers for the host's kernel.
+func headersPackage(f host.Facts) string {
+	switch f.OS.ID {
+	case "debian", "ubuntu":
+		return "linux-headers-" + f.Kernel.Release
+	case "fedora", "rhel", "centos", "rocky", "almalinux", "amzn", "ol":
+		return "kernel-devel-" + f.Kernel.Release
+	}
+	return "the headers of kernel " + f.Kernel.Release
+}
+
+// kernelArch is the kernel's ARCH= for an arch name.
+func kernelArch(arch string) string {
+	switch arch {
+	case "x86_64":
+		return "x86"
+	case "aarch64":
+		return "arm64"
+	}
+	return arch
+}

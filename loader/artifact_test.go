@@ -1,0 +1,281 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/builder"
+	"github.com/kdriver/kdriver/kernelrelease"
+	"github.com/kdriver/kdriver/loader/host"
+)
+
+const testKo = "../kmod/testdata/kdriver-6.1.0-56-amd64.ko"
+
+// kmodFacts is a Debian host running 6.1.0-56-amd64 (the release of the
+// test module), read through root.
+func kmodFacts(root string) host.Facts {
+	return host.Facts{
+		HostRoot: root,
+		OS:       host.OS{OS: kernelrelease.OS{ID: "debian"}},
+		Arch:     kernelrelease.ArchX86_64,
+		Kernel:   host.Kernel{Release: "6.1.0-56-amd64", Version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2"},
+		Target: kernelrelease.Target{ID: "debian", Arch: kernelrelease.ArchX86_64,
+			FixedRelease: "6.1.0-56-amd64", FixedVersion: "1"},
+	}
+}
+
+// fakeStore serves one artifact, misses, or fails.
+type fakeStore struct {
+	data  []byte // nil: miss
+	fail  error  // returned instead, when set
+	lie   bool   // publish a digest that does not match
+	calls int
+}
+
+func (s *fakeStore) Name() string { return "fake://store" }
+
+func (s *fakeStore) Fetch(_ context.Context, id artifacts.ID) (io.ReadCloser, artifacts.Descriptor, error) {
+	s.calls++
+	if s.fail != nil {
+		return nil, artifacts.Descriptor{}, s.fail
+	}
+	if s.data == nil {
+		return nil, artifacts.Descriptor{}, fmt.Errorf("%w: no %s", artifacts.ErrNotFound, id.FileName())
+	}
+	sum := sha256.Sum256(s.data)
+	if s.lie {
+		sum = sha256.Sum256([]byte("something else"))
+	}
+	return io.NopCloser(bytes.NewReader(s.data)), artifacts.Descriptor{
+		Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(s.data)),
+		Source: "fake://store/" + id.FileName(), Store: s.Name(),
+	}, nil
+}
+
+// fakeCompiler builds data, or cannot (cannot), or fails (fail).
+type fakeCompiler struct {
+	data         []byte
+	cannot, fail error
+	plans, calls int
+}
+
+func (c *fakeCompiler) Plan(context.Context, host.Facts) (string, error) {
+	c.plans++
+	if c.cannot != nil {
+		return "", c.cannot
+	}
+	return "cc-fake against /lib/modules/6.1.0-56-amd64/build", nil
+}
+
+func (c *fakeCompiler) Compile(context.Context, host.Facts) (Compiled, error) {
+	c.calls++
+	if c.fail != nil {
+		return Compiled{}, c.fail
+	}
+	return Compiled{Module: c.data, Compiler: "cc-fake 12"}, nil
+}
+
+func readKo(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(testKo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestResolve covers every way to get (or not get) the module.
+func TestResolve(t *testing.T) {
+	ko := readKo(t)
+	noHeaders := fmt.Errorf("no headers at /lib/modules/6.1.0-56-amd64/build (install linux-headers-6.1.0-56-amd64): %w", ErrCannotCompile)
+	all := ArtifactPolicy{Download: true, Compile: true}
+	for _, tc := range []struct {
+		name     string
+		store    *fakeStore // nil: no store configured
+		cc       *fakeCompiler
+		policy   ArtifactPolicy
+		origin   string
+		err      []error  // errors.Is must hold for each
+		inErr    []string // the explanation
+		compiles int
+		inString string
+	}{
+		{name: "store hit", store: &fakeStore{data: ko}, cc: &fakeCompiler{}, policy: all,
+			origin: OriginStore, inString: "downloaded from fake://store"},
+		{name: "miss, compiled", store: &fakeStore{}, cc: &fakeCompiler{data: ko}, policy: all,
+			origin: OriginCompiled, compiles: 1, inString: "compiled on this node with cc-fake 12"},
+		{name: "miss, compile not allowed", store: &fakeStore{}, cc: &fakeCompiler{data: ko},
+			policy: ArtifactPolicy{Download: true}, err: []error{ErrNoArtifact, artifacts.ErrNotFound},
+			inErr: []string{"no kmod for debian 6.1.0-56-amd64: download: store fake://store: artifact not found", "compile: --compile=false"}},
+		{name: "miss, no headers", store: &fakeStore{}, cc: &fakeCompiler{cannot: noHeaders}, policy: all,
+			err: []error{ErrNoArtifact}, inErr: []string{"download: store fake://store: artifact not found",
+				"compile: no headers at /lib/modules/6.1.0-56-amd64/build (install linux-headers-6.1.0-56-amd64)"}},
+		{name: "integrity fault, compiled", store: &fakeStore{data: ko, lie: true}, cc: &fakeCompiler{data: ko}, policy: all,
+			origin: OriginCompiled, compiles: 1},
+		{name: "5xx fault, compile not allowed", store: &fakeStore{fail: errors.New("503 Service Unavailable after 3 retries")},
+			cc: &fakeCompiler{}, policy: ArtifactPolicy{Download: true}, err: []error{ErrNoArtifact},
+			inErr: []string{"download: store fake://store: 503 Service Unavailable after 3 retries", "compile: --compile=false"}},
+		{name: "integrity fault, cannot compile", store: &fakeStore{data: ko, lie: true}, cc: &fakeCompiler{cannot: noHeaders}, policy: all,
+			err: []error{ErrNoArtifact, artifacts.ErrIntegrity}, inErr: []string{"artifact failed verification", "compile: no headers"}},
+		{name: "download=false", store: &fakeStore{data: ko}, cc: &fakeCompiler{data: ko}, policy: ArtifactPolicy{Compile: true},
+			origin: OriginCompiled, compiles: 1},
+		{name: "download=false, compile=false", store: &fakeStore{data: ko}, cc: &fakeCompiler{data: ko},
+			err: []error{ErrNoArtifact}, inErr: []string{"download: --download=false; compile: --compile=false"}},
+		{name: "no store, cannot compile", cc: &fakeCompiler{cannot: noHeaders}, policy: all,
+			err: []error{ErrNoArtifact}, inErr: []string{"download: no store configured (give --repo URL)", "compile: no headers"}},
+		{name: "no compiler in this program", store: &fakeStore{}, policy: all,
+			err: []error{ErrNoArtifact}, inErr: []string{"compile: not possible"}},
+		{name: "build failed", store: &fakeStore{}, cc: &fakeCompiler{fail: fmt.Errorf("x: %w: error: foo", builder.ErrBuild)}, policy: all,
+			err: []error{builder.ErrBuild}, inErr: []string{"download: store fake://store: artifact not found", "compile: x: build failed"}, compiles: 1},
+		{name: "dry run plans both", store: &fakeStore{data: ko}, cc: &fakeCompiler{data: ko}, policy: ArtifactPolicy{Download: true, Compile: true, DryRun: true},
+			origin: OriginPlanned, inString: "would download from fake://store, else compile with cc-fake against"},
+		{name: "dry run, cannot compile", store: &fakeStore{}, cc: &fakeCompiler{cannot: noHeaders}, policy: ArtifactPolicy{Download: true, Compile: true, DryRun: true},
+			origin: OriginPlanned, inString: "would download from fake://store (compile: no headers at"},
+		{name: "dry run, nothing possible", cc: &fakeCompiler{data: ko}, policy: ArtifactPolicy{Download: true, DryRun: true},
+			err: []error{ErrNoArtifact}, inErr: []string{"download: no store configured", "compile: --compile=false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()}}
+			if tc.store != nil {
+				src.Store = tc.store
+			}
+			if tc.cc != nil {
+				src.Compiler = tc.cc
+			}
+			a, err := src.Resolve(context.Background(), kmodFacts("/"), tc.policy)
+			for _, want := range tc.err {
+				if !errors.Is(err, want) {
+					t.Fatalf("error %v does not match %v", err, want)
+				}
+			}
+			if tc.err != nil && errors.Is(err, ErrNoArtifact) != errors.Is(tc.err[0], ErrNoArtifact) {
+				t.Fatalf("error %v: ErrNoArtifact mismatch", err)
+			}
+			for _, s := range tc.inErr {
+				if err == nil || !strings.Contains(err.Error(), s) {
+					t.Fatalf("error %v does not say %q", err, s)
+				}
+			}
+			if tc.err == nil && err != nil {
+				t.Fatal(err)
+			}
+			if tc.err != nil {
+				return
+			}
+			if a.Origin != tc.origin {
+				t.Fatalf("origin %q, want %q (%+v)", a.Origin, tc.origin, a)
+			}
+			if !strings.Contains(a.String(), tc.inString) {
+				t.Fatalf("%q does not say %q", a.String(), tc.inString)
+			}
+			cc := tc.cc
+			if cc.calls != tc.compiles {
+				t.Fatalf("compiled %d times, want %d", cc.calls, tc.compiles)
+			}
+			if tc.policy.DryRun {
+				if a.Path != "" || (tc.store != nil && tc.store.calls != 0) {
+					t.Fatalf("dry run fetched: %+v, %d store calls", a, tc.store.calls)
+				}
+				return
+			}
+			if !tc.policy.Download && tc.store != nil && tc.store.calls != 0 {
+				t.Fatalf("--download=false asked the store %d times", tc.store.calls)
+			}
+			// Whatever its origin, the module is now in the cache, verified:
+			// the next install takes it from there.
+			got, err := os.ReadFile(a.Path)
+			if err != nil || !bytes.Equal(got, ko) {
+				t.Fatalf("module at %s: %v", a.Path, err)
+			}
+			again, err := src.Resolve(context.Background(), kmodFacts("/"), ArtifactPolicy{})
+			if err != nil || again.Origin != OriginCache || again.Path != a.Path {
+				t.Fatalf("second resolve: %+v, %v", again, err)
+			}
+		})
+	}
+}
+
+// TestKmodPreflightResolves: without --file the kmod driver resolves the
+// module, preflights it and reports where it came from.
+func TestKmodPreflightResolves(t *testing.T) {
+	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+		Store: &fakeStore{}, Compiler: &fakeCompiler{data: readKo(t)}}
+	d, err := NewDriver(Kmod, DriverConfig{Kmod: KmodOptions{Artifacts: src, Policy: ArtifactPolicy{Download: true, Compile: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.(*kmodDriver).loaded(host.Facts{}) {
+		t.Skip("a kdriver module is loaded on this host")
+	}
+	lines, err := d.Preflight(context.Background(), kmodFacts("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "compiled on this node with cc-fake 12") ||
+		!strings.Contains(lines[1], "x86_64 module kdriver for kernel 6.1.0-56-amd64") {
+		t.Fatalf("preflight said %q", lines)
+	}
+	a := d.(interface{ Artifact() *Artifact }).Artifact()
+	if a == nil || a.Origin != OriginCompiled || a.Compiler != "cc-fake 12" {
+		t.Fatalf("artifact %+v", a)
+	}
+
+	// A module for another kernel fails the preflight, naming the release.
+	f := kmodFacts("/")
+	f.Kernel.Release, f.Target.FixedRelease = "6.1.0-57-amd64", "6.1.0-57-amd64"
+	if _, err := d.Preflight(context.Background(), f); err == nil || !strings.Contains(err.Error(), "6.1.0-57-amd64") {
+		t.Fatalf("wrong kernel: %v", err)
+	}
+}
+
+// TestLocalCompilerPlan: the reasons a node cannot compile name what to install.
+func TestLocalCompilerPlan(t *testing.T) {
+	root := t.TempDir()
+	l := &LocalCompiler{}
+	_, err := l.Plan(context.Background(), kmodFacts(root))
+	if !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "no headers at "+filepath.Join(root, "lib/modules/6.1.0-56-amd64/build")+" (install linux-headers-6.1.0-56-amd64)") {
+		t.Fatalf("no headers: %v", err)
+	}
+
+	// The headers live in /usr/src and build is an absolute symlink: it is
+	// followed inside the host root.
+	kdir := filepath.Join(root, "usr/src/linux-headers-6.1.0-56-amd64")
+	for name, body := range map[string]string{
+		"Makefile":                 "include ../linux-headers-6.1.0-56-common/Makefile\n",
+		"include/config/auto.conf": "CONFIG_CC_VERSION_TEXT=\"gcc-97 (Debian 97.1.0-1) 97.1.0\"\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(kdir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(kdir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "lib/modules/6.1.0-56-amd64"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/usr/src/linux-headers-6.1.0-56-amd64", filepath.Join(root, "lib/modules/6.1.0-56-amd64/build")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Plan(context.Background(), kmodFacts(root))
+	if !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "compiler gcc-97 not found") {
+		t.Fatalf("no compiler: %v", err)
+	}
+	// The full explanation, as install prints it.
+	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()}, Compiler: l}
+	_, err = src.Resolve(context.Background(), kmodFacts(root), ArtifactPolicy{Download: true, Compile: true})
+	want := `no driver artifact available: no kmod for debian 6.1.0-56-amd64: download: no store configured (give --repo URL); compile: compiler gcc-97 not found (the headers want "gcc-97 (Debian 97.1.0-1) 97.1.0"; install gcc-97)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
+	}
+}
