@@ -3,7 +3,9 @@ package artifacts
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 )
 
 // TestCacheRecheck: a cached file that no longer matches its record is
@@ -48,6 +51,14 @@ func TestCacheRecheck(t *testing.T) {
 		}, true},
 		{"record removed", func() { os.Remove(r.Path + ".sha256") }, true},
 		{"truncated", func() { os.Truncate(r.Path, 100) }, true},
+		// Records are written without fsync: a crash may leave one empty or
+		// torn, which must mean "download again", not an error.
+		{"record empty", func() { os.WriteFile(r.Path+".sha256", nil, 0o644) }, true},
+		{"record torn", func() {
+			b, _ := os.ReadFile(r.Path + ".sha256")
+			os.WriteFile(r.Path+".sha256", b[:20], 0o644)
+		}, true},
+		{"file empty", func() { os.Truncate(r.Path, 0) }, true},
 	}
 	for _, st := range steps {
 		before := gets.Load()
@@ -171,5 +182,33 @@ func TestFlatCacheVersions(t *testing.T) {
 		if r.SHA256 != hexSum(v.body) || r.Cached != v.cached {
 			t.Errorf("version %s: sha256 %s cached %v; want %s cached %v", v.version, r.SHA256, r.Cached, hexSum(v.body), v.cached)
 		}
+	}
+}
+
+// TestCopyHashing: the file gets every byte and the hash is of every
+// byte, in order, at chunk boundaries and past the number of buffers; a
+// read error mid-way is returned.
+func TestCopyHashing(t *testing.T) {
+	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, chunks*chunkSize + 7} {
+		body := make([]byte, size)
+		for i := range body {
+			body[i] = byte(i * 7 / 3)
+		}
+		var out bytes.Buffer
+		h := sha256.New()
+		var progress int64
+		pw := &progressWriter{fn: func(p Progress) { progress = p.Done }}
+		n, err := copyHashing(&out, h, pw, iotest.HalfReader(bytes.NewReader(body)))
+		if err != nil || n != int64(size) || !bytes.Equal(out.Bytes(), body) || progress != int64(size) {
+			t.Fatalf("size %d: n=%d err=%v equal=%v progress=%d", size, n, err, bytes.Equal(out.Bytes(), body), progress)
+		}
+		if want := sha256.Sum256(body); !bytes.Equal(h.Sum(nil), want[:]) {
+			t.Fatalf("size %d: wrong sha256", size)
+		}
+	}
+	boom := errors.New("boom")
+	r := io.MultiReader(bytes.NewReader(make([]byte, 3*chunkSize+5)), iotest.ErrReader(boom))
+	if _, err := copyHashing(io.Discard, sha256.New(), &progressWriter{}, r); !errors.Is(err, boom) {
+		t.Fatalf("read error: got %v", err)
 	}
 }

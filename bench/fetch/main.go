@@ -2,9 +2,12 @@
 // artifact served from a loopback HTTP server, in one run, so the result
 // reads as a ratio. kdriver does more than curl (sha256 while streaming,
 // fsync, rename, a digest record), so a "curl + sha256sum" peer is timed
-// too. It prints a markdown section for docs/benchmarks.md.
+// too. The three run interleaved, -n rounds, after one warm-up; the
+// median and the fastest run of each are reported (on a shared machine
+// other load can only slow a run down). It prints a markdown section for
+// docs/benchmarks.md.
 //
-//	go run ./bench/fetch [-size 100] [-kdriver path]
+//	go run ./bench/fetch [-size 100] [-n 7] [-kdriver path]
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,14 +34,15 @@ import (
 func main() {
 	sizeMB := flag.Int("size", 100, "artifact size in MB")
 	kdriver := flag.String("kdriver", "", "kdriver binary (default: build it)")
+	rounds := flag.Int("n", 7, "timed rounds (each runs every client once)")
 	flag.Parse()
-	if err := run(context.Background(), *sizeMB, *kdriver); err != nil {
+	if err := run(context.Background(), *sizeMB, *rounds, *kdriver); err != nil {
 		fmt.Fprintln(os.Stderr, "fetch bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, sizeMB int, bin string) error {
+func run(ctx context.Context, sizeMB, rounds int, bin string) error {
 	work, err := os.MkdirTemp("", "kdriver-fetch-bench-")
 	if err != nil {
 		return err
@@ -130,29 +135,39 @@ func run(ctx context.Context, sizeMB int, bin string) error {
 	if _, err := timeIt("warm-up kdriver", kdriverCmd); err != nil {
 		return err
 	}
-	tCurl, err := timeIt("curl", curlCmd)
-	if err != nil {
-		return err
+	clients := []struct {
+		name, what string
+		mk         func(string) *exec.Cmd
+		times      []time.Duration
+	}{
+		{name: "curl -o", what: "download only (no hash, no fsync)", mk: curlCmd},
+		{name: "curl -o && sha256sum", what: "download, then hash (no fsync)", mk: curlSumCmd},
+		{name: "kdriver fetch", what: "index + sidecar lookups, download with sha256 in a second goroutine, size check, rename, digest record (no fsync)", mk: kdriverCmd},
 	}
-	tSum, err := timeIt("curl + sha256sum", curlSumCmd)
-	if err != nil {
-		return err
+	for range rounds {
+		for i := range clients {
+			d, err := timeIt(clients[i].name, clients[i].mk)
+			if err != nil {
+				return err
+			}
+			clients[i].times = append(clients[i].times, d)
+		}
 	}
-	tK, err := timeIt("kdriver fetch", kdriverCmd)
-	if err != nil {
-		return err
+	for i := range clients {
+		slices.Sort(clients[i].times)
 	}
+	med := func(t []time.Duration) time.Duration { return t[len(t)/2] }
+	curlMed, curlMin := med(clients[0].times), clients[0].times[0]
 
 	fmt.Printf("## Fetch: %d MB artifact from a loopback HTTP server\n\n", sizeMB)
-	fmt.Printf("Machine: %s, %d CPUs, kernel %s, load average %s; %s. Measured by `go run ./bench/fetch` (one warm-up, then one run each).\n\n",
-		cpuModel(), runtime.NumCPU(), kernel(), loadAvg(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Printf("| client | what it does | time | ratio to curl |\n|---|---|---|---|\n")
-	row := func(name, what string, d time.Duration) {
-		fmt.Printf("| %s | %s | %s | %.2f× |\n", name, what, d.Round(time.Millisecond), float64(d)/float64(tCurl))
+	fmt.Printf("Machine: %s, %d CPUs, kernel %s, load average %s; %s. Measured by `go run ./bench/fetch -n %d` (one warm-up, then %d interleaved rounds; median and fastest run).\n\n",
+		cpuModel(), runtime.NumCPU(), kernel(), loadAvg(), time.Now().UTC().Format("2006-01-02 15:04 MST"), rounds, rounds)
+	fmt.Printf("| client | what it does | median | ratio to curl | fastest | ratio to curl |\n|---|---|---|---|---|---|\n")
+	for _, c := range clients {
+		m, f := med(c.times), c.times[0]
+		fmt.Printf("| %s | %s | %s | %.2f× | %s | %.2f× |\n", c.name, c.what, m.Round(time.Millisecond), float64(m)/float64(curlMed),
+			f.Round(time.Millisecond), float64(f)/float64(curlMin))
 	}
-	row("curl -o", "download only", tCurl)
-	row("curl -o && sha256sum", "download, then hash", tSum)
-	row("kdriver fetch", "index + sidecar lookups, download with streaming sha256, size check, fsync, rename, digest record", tK)
 	fmt.Println()
 	return nil
 }
