@@ -178,7 +178,7 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	if err != nil {
 		return err
 	}
-	kopts, bar, err := o.kmodOptions(g, facts)
+	kopts, bar, err := o.kmodOptions(g)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 
 // kmodOptions configure the kernel module: --file, or the cache, the
 // --repo stores (the same store flags as fetch) and compiling on the node.
-func (o *installOptions) kmodOptions(g *globals, facts host.Facts) (loader.KmodOptions, *progressBar, error) {
+func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, error) {
 	k := loader.KmodOptions{File: o.KmodFile, Params: o.KmodParams}
 	if o.KmodFile != "" {
 		return k, nil, nil
@@ -216,7 +216,7 @@ func (o *installOptions) kmodOptions(g *globals, facts host.Facts) (loader.KmodO
 		Compiler: &loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
 		Logger:   g.logger,
 	}
-	var bar *progressBar
+	var bar *lazyBar
 	if len(g.Repos) > 0 {
 		sopts, err := o.store.options(g)
 		if err != nil {
@@ -227,15 +227,43 @@ func (o *installOptions) kmodOptions(g *globals, facts host.Facts) (loader.KmodO
 			return k, nil, usageError{err.Error()}
 		}
 		src.Store = stores
-		if !o.DryRun {
-			bar = newProgressBar(g, facts.Target.Artifact(g.DriverName, g.DriverVersion, artifacts.KindKmod))
-			if bar != nil {
-				src.Fetch.Progress = bar.update
-			}
-		}
+		bar = &lazyBar{g: g}
+		src.Fetch.Progress = bar.update
 	}
 	k.Artifacts = src
 	return k, bar, nil
+}
+
+// lazyBar draws a download's progress bar from its first byte to its last,
+// and nothing for a cache hit.
+type lazyBar struct {
+	g   *globals
+	bar *progressBar
+	off bool
+}
+
+func (l *lazyBar) update(p artifacts.Progress) {
+	if l.off {
+		return
+	}
+	if l.bar == nil {
+		if l.bar = newProgressBar(l.g, p.ID); l.bar == nil {
+			l.off = true
+			return
+		}
+	}
+	l.bar.update(p)
+	if p.Total >= 0 && p.Done >= p.Total {
+		l.finish()
+	}
+}
+
+func (l *lazyBar) finish() {
+	if l == nil || l.bar == nil {
+		return
+	}
+	l.bar.finish()
+	l.bar, l.off = nil, true
 }
 
 // cacheDir is --cache-dir, else $KDRIVER_CACHE, else the default.
