@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Progress reports a download's advance. Total is -1 when unknown.
@@ -227,6 +229,17 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	var src io.Reader = rc
 	if d.Size >= 0 {
 		src = io.LimitReader(rc, d.Size+1) // one more byte reveals an oversized body
+	}
+	if d.Size > 0 {
+		// Reserve the blocks now: the writes then only fill them, and a full
+		// disk shows before the download rather than after. KEEP_SIZE, so a
+		// short body still makes a short file. Filesystems without
+		// fallocate just skip this.
+		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, d.Size)
+		if errors.Is(err, unix.ENOSPC) {
+			f.Close()
+			return Result{}, fmt.Errorf("cache: %s needs %d bytes: %w (free space in %s or choose another cache directory)", filepath.Base(p), d.Size, err, filepath.Dir(p))
+		}
 	}
 	// No fsync, neither of this file nor of the record (see the comment on
 	// writeRecord): nothing here is trusted after a crash unless it hashes to
