@@ -303,7 +303,7 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 		return err
 	}
 	env := map[string]string{
-		"MODULE": b.opts.Source.Module, "KARCH": kernelArch(t.Arch), "JOBS": "2",
+		"MODULE": b.opts.Source.Module, "KARCH": KernelArch(t.Arch), "JOBS": "2",
 		"DRIVER_VERSION": b.opts.DriverVersion,
 	}
 	if cross {
@@ -427,8 +427,8 @@ func family(t matrix.Target) string {
 	return "rpm"
 }
 
-// kernelArch is the kernel's ARCH= for a target arch.
-func kernelArch(arch string) string {
+// KernelArch is the kernel's ARCH= for an arch name (x86_64 → x86).
+func KernelArch(arch string) string {
 	switch arch {
 	case "x86_64":
 		return "x86"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 // The test binary doubles as the self-test child: KDRIVER_TEST_CHILD
@@ -41,20 +42,8 @@ func childCommand(code int) func(ctx context.Context, path string, port int) *ex
 	}
 }
 
-func requireBPF(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("needs root and /sys/kernel/btf/vmlinux")
-}
-
 func TestSelfTestModern(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	for _, tc := range []struct {
 		name    string
 		code    int

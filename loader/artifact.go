@@ -344,7 +344,7 @@ func (l *LocalCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 	if err != nil {
 		return Compiled{}, err
 	}
-	env := map[string]string{"MODULE": kmod.ModuleName, "KARCH": kernelArch(string(f.Arch)), "JOBS": "2"}
+	env := map[string]string{"MODULE": kmod.ModuleName, "KARCH": builder.KernelArch(string(f.Arch)), "JOBS": "2"}
 	if l.DriverVersion != "" {
 		env["DRIVER_VERSION"] = l.DriverVersion
 	}
@@ -385,13 +385,3 @@ func headersPackage(f host.Facts) string {
 	return "the headers of kernel " + f.Kernel.Release
 }
 
-// kernelArch is the kernel's ARCH= for an arch name.
-func kernelArch(arch string) string {
-	switch arch {
-	case "x86_64":
-		return "x86"
-	case "aarch64":
-		return "arm64"
-	}
-	return arch
-}

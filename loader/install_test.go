@@ -3,25 +3,13 @@ package loader
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/loader/host"
 )
-
-func requireBPF(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("needs root and /sys/kernel/btf/vmlinux")
-}
 
 func facts(t *testing.T, release string, btf bool) host.Facts {
 	t.Helper()
@@ -89,7 +77,7 @@ func TestInstallUnsupportedHost(t *testing.T) {
 // TestInstallDryRun decides and preflights the modern probe on this host
 // without loading it.
 func TestInstallDryRun(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	rep, err := Install(context.Background(), facts(t, "6.1.0-13-amd64", true), InstallOptions{DryRun: true, Verify: true})
 	if err != nil {
 		t.Fatal(err)

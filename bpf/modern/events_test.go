@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 // sysnr is the number of a syscall on the running arch, from the same
@@ -47,7 +48,7 @@ type want struct {
 // TestSyscallEvents performs each captured syscall from this process and
 // checks the event's parameters, read back by the probe at syscall exit.
 func TestSyscallEvents(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	src, err := Open(Options{BufSizePreset: 2})
 	if err != nil {
 		t.Fatal(err)

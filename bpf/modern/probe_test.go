@@ -9,20 +9,8 @@ import (
 	"time"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/internal/testenv"
 )
-
-// requireBPF skips without root and BTF, except in CI where it fails.
-func requireBPF(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("needs root and /sys/kernel/btf/vmlinux")
-}
 
 func TestBufSize(t *testing.T) {
 	for _, tc := range []struct {
@@ -66,7 +54,7 @@ func TestParseCPUList(t *testing.T) {
 // TestOpenCapturesOpenat opens a fresh file and expects its openat_x with
 // the path, this process's pid and a valid fd, for each buffer layout.
 func TestOpenCapturesOpenat(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	for _, tc := range []struct {
 		name string
 		opts Options

@@ -12,21 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-)
 
-// requireBPF skips without root and BTF, except with CI=true where the
-// capability is there and its absence is a failure.
-func requireBPF(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("needs root and /sys/kernel/btf/vmlinux")
-}
+	"github.com/kdriver/kdriver/internal/testenv"
+)
 
 // kdriverCmd runs this test binary as the kdriver command (TestMain
 // dispatches on argv[0]).
@@ -83,7 +71,7 @@ func worldExecutable(t *testing.T) (exe, dir string) {
 // cannot run the driver for this user (exit 4) and the message says what
 // privileges are missing.
 func TestUnprivilegedExits4(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	exe, dir := worldExecutable(t)
 	for _, args := range [][]string{
 		{"install"},
@@ -115,7 +103,7 @@ func TestUnprivilegedExits4(t *testing.T) {
 // shows up with its path, the creator's pid and comm, the open flags and a
 // file descriptor as result.
 func TestEventsShowsOpen(t *testing.T) {
-	requireBPF(t)
+	testenv.RequireBPF(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "created-by-sh")
 	cmd := kdriverCmd(t, "", "events", "--output", "json", "--duration", "3s")
