@@ -384,4 +384,3 @@ func headersPackage(f host.Facts) string {
 	}
 	return "the headers of kernel " + f.Kernel.Release
 }
-
