@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -45,21 +44,9 @@ type detectResult struct {
 }
 
 func runDetect(cmd *cobra.Command, g *globals, o *detectOptions) error {
-	wanted, err := parseDriverTypes(o.Types)
+	f, names, d, cerr, err := decide(cmd, g, o.Types)
 	if err != nil {
 		return err
-	}
-	f, err := detectFacts(cmd, g)
-	if err != nil {
-		return err
-	}
-	names, err := namesFor(f.Target, g.DriverName, g.DriverVersion, g.Repos)
-	if err != nil {
-		return err
-	}
-	d, cerr := loader.Choose(f, wanted)
-	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
-		return cerr
 	}
 	if g.JSON() {
 		if err := writeResult(g.stdout, detectResult{Host: f, Decision: d, Artifacts: names}); err != nil {

@@ -107,22 +107,31 @@ type printenvResult struct {
 	artifactNames
 }
 
-func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
+// decide detects the host, names its artifacts and chooses among types, for
+// detect and printenv. A host that can run none of the types is a result to
+// show, not a failure: its error is returned as cerr.
+func decide(cmd *cobra.Command, g *globals, types []string) (f host.Facts, names artifactNames, d loader.Decision, cerr error, err error) {
 	wanted, err := parseDriverTypes(types)
 	if err != nil {
-		return err
+		return f, names, d, nil, err
 	}
-	f, err := detectFacts(cmd, g)
-	if err != nil {
-		return err
+	if f, err = detectFacts(cmd, g); err != nil {
+		return f, names, d, nil, err
 	}
-	names, err := namesFor(f.Target, g.DriverName, g.DriverVersion, g.Repos)
-	if err != nil {
-		return err
+	if names, err = namesFor(f.Target, g.DriverName, g.DriverVersion, g.Repos); err != nil {
+		return f, names, d, nil, err
 	}
-	d, cerr := loader.Choose(f, wanted)
+	d, cerr = loader.Choose(f, wanted)
 	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
-		return cerr
+		return f, names, d, nil, cerr
+	}
+	return f, names, d, cerr, nil
+}
+
+func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
+	f, names, d, cerr, err := decide(cmd, g, types)
+	if err != nil {
+		return err
 	}
 	driver, reason := "", d.Reason
 	if d.Driver != "" {
