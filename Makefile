@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build test generate check-generate lint fuzz vmtest
+.PHONY: build test generate check-generate lint fuzz vmtest image
 
 build:
 	$(GO) build -o bin/kdriver ./cmd/kdriver
@@ -27,3 +27,11 @@ lint:
 
 fuzz:
 	KDRIVER_FUZZTIME=30s scripts/test.sh
+
+# The container image (docker/Dockerfile): a static kdriver in a scratch
+# image, entrypoint falco-driver-loader. IMAGE=name:tag to rename it.
+IMAGE ?= kdriver:dev
+image:
+	mkdir -p bin/image
+	CGO_ENABLED=0 $(GO) build -tags nokubernetes -trimpath -o bin/image/kdriver ./cmd/kdriver
+	docker build -f docker/Dockerfile -t $(IMAGE) bin/image
