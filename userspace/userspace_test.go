@@ -1,0 +1,120 @@
+package userspace_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/userspace"
+)
+
+// collect starts cmd under a fresh source and returns every event and the
+// command's exit code.
+func collect(t *testing.T, cmd *exec.Cmd) ([]*events.Event, int, uint32) {
+	t.Helper()
+	src, err := userspace.New(userspace.Options{EndWhenDone: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	pid, wait, err := src.Start(cmd)
+	if err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var evs []*events.Event
+	for {
+		ev, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		evs = append(evs, ev.Clone())
+	}
+	code, err := wait()
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	st, _ := src.Stats()
+	if st.Drops != 0 || st.Events != uint64(len(evs)) {
+		t.Errorf("stats = %+v, want %d events and no drops", st, len(evs))
+	}
+	return evs, code, uint32(pid)
+}
+
+func TestTraceShell(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", "cat /etc/hostname >/dev/null; exit 3")
+	evs, code, shPID := collect(t, cmd)
+	if code != 3 {
+		t.Errorf("exit code = %d, want 3", code)
+	}
+	for _, ev := range evs {
+		t.Log(string(events.AppendText(nil, ev)))
+	}
+
+	find := func(t *testing.T, name string, ok func(*events.Event) bool) *events.Event {
+		t.Helper()
+		for _, ev := range evs {
+			if ok(ev) {
+				return ev
+			}
+		}
+		t.Errorf("no %s event", name)
+		return nil
+	}
+	tests := []struct {
+		name string
+		ok   func(*events.Event) bool
+	}{
+		{"execve_e of sh with argv", func(ev *events.Event) bool {
+			return ev.Type == events.TypeExecveE && ev.PID == shPID && ev.Str(0) == sh &&
+				slices.Equal(ev.Args(1), []string{sh, "-c", "cat /etc/hostname >/dev/null; exit 3"})
+		}},
+		{"execve_e of cat", func(ev *events.Event) bool {
+			return ev.Type == events.TypeExecveE && ev.PID != shPID && slices.Equal(ev.Args(1), []string{"cat", "/etc/hostname"})
+		}},
+		{"execve_x of cat", func(ev *events.Event) bool {
+			return ev.Type == events.TypeExecveX && ev.Comm == "cat" && ev.Int(0) == 0
+		}},
+		{"fork or clone of sh", func(ev *events.Event) bool {
+			switch ev.Type {
+			case events.TypeCloneX, events.TypeClone3X, events.TypeForkX, events.TypeVforkX:
+				return ev.PID == shPID && ev.Int(0) > 0
+			}
+			return false
+		}},
+		{"openat of /etc/hostname", func(ev *events.Event) bool {
+			return ev.Type == events.TypeOpenatX && ev.Comm == "cat" && ev.Str(2) == "/etc/hostname" &&
+				ev.Int(0) >= 0 && ev.Int(3)&0o3 == int64(os.O_RDONLY)
+		}},
+		{"procexit of sh with code 3", func(ev *events.Event) bool {
+			return ev.Type == events.TypeProcExit && ev.TID == shPID && ev.Comm == "sh" && ev.Int(1) == 3 && ev.Int(2) == 0
+		}},
+		{"procexit of cat with code 0", func(ev *events.Event) bool {
+			return ev.Type == events.TypeProcExit && ev.PID != shPID && ev.Comm == "cat" && ev.Int(1) == 0
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { find(t, tt.name, tt.ok) })
+	}
+}
+
+func TestTraceSignalExit(t *testing.T) {
+	_, code, _ := collect(t, exec.Command("sh", "-c", "kill -9 $$"))
+	if code != 128+9 {
+		t.Errorf("exit code = %d, want 137", code)
+	}
+}
