@@ -42,6 +42,14 @@ func RunSelfTestChild(path string, port int) int {
 	return SelfTestExitCode
 }
 
+// ProcessStarter is implemented by a Source that must start the processes
+// it observes itself (the userspace tracer): SelfTest then starts its child
+// through Start instead of cmd.Start, and wait returns the child's exit code
+// (cmd.Wait must not be called).
+type ProcessStarter interface {
+	Start(cmd *exec.Cmd) (pid int, wait func() (int, error), err error)
+}
+
 // SelfTestOptions configure SelfTest.
 type SelfTestOptions struct {
 	// Command returns the child to run: an exec of a program that calls
@@ -169,13 +177,33 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 	}()
 
 	log.Debug("self-test child", "path", exe, "nonce", path, "port", port)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("self-test child %s: %w", exe, err)
+	type exit struct {
+		code int
+		err  error
 	}
-	pid := uint32(cmd.Process.Pid)
+	waited := make(chan exit, 1)
+	var pid uint32
+	if st, ok := src.(ProcessStarter); ok {
+		p, wait, err := st.Start(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("self-test child %s: %w", exe, err)
+		}
+		pid = uint32(p)
+		go func() {
+			code, err := wait()
+			waited <- exit{code, err}
+		}()
+	} else {
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("self-test child %s: %w", exe, err)
+		}
+		pid = uint32(cmd.Process.Pid)
+		go func() {
+			err := cmd.Wait()
+			waited <- exit{cmd.ProcessState.ExitCode(), err}
+		}()
+	}
 	res.ChildPID = int(pid)
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
 
 	exps := expectations(pid, exe, comm, path, port)
 	pending := len(exps)
@@ -185,9 +213,9 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 loop:
 	for pending > 0 || !childDone {
 		select {
-		case waitErr := <-waited:
+		case w := <-waited:
 			childDone = true
-			code := cmd.ProcessState.ExitCode()
+			code, waitErr := w.code, w.err
 			childCheck = Check{Name: "child", OK: code == SelfTestExitCode, Detail: fmt.Sprintf("exit code %d", code)}
 			if code != SelfTestExitCode && waitErr != nil {
 				childCheck.Detail += ": " + waitErr.Error()
