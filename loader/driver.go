@@ -9,6 +9,7 @@ import (
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader/host"
+	"github.com/kdriver/kdriver/userspace"
 )
 
 // ErrNotAvailable is returned for a driver type this build cannot install
@@ -40,6 +41,8 @@ type DriverConfig struct {
 	Modern modern.Options
 	// Kmod configures the kernel module (file to load, parameters).
 	Kmod KmodOptions
+	// Userspace configures the ptrace tracer (event types).
+	Userspace userspace.Options
 	// Logger receives progress; nil: silent.
 	Logger *slog.Logger
 }
@@ -54,7 +57,9 @@ func NewDriver(t DriverType, cfg DriverConfig) (Driver, error) {
 		return newModernDriver(cfg), nil
 	case Kmod:
 		return newKmodDriver(cfg), nil
-	case EBPF, Userspace:
+	case Userspace:
+		return newUserspaceDriver(cfg), nil
+	case EBPF:
 		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
 	}
 	return nil, fmt.Errorf("driver type %q: %w", t, ErrDriverType)

@@ -36,7 +36,7 @@ func TestNewDriver(t *testing.T) {
 		{ModernEBPF, nil},
 		{Kmod, nil},
 		{EBPF, ErrNotAvailable},
-		{Userspace, ErrNotAvailable},
+		{Userspace, nil},
 		{"bogus", ErrDriverType},
 	} {
 		t.Run(string(tc.typ), func(t *testing.T) {
