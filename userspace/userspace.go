@@ -166,7 +166,8 @@ func (s *Source) Start(cmd *exec.Cmd) (pid int, wait func() (int, error), err er
 }
 
 // Attach traces the running process pid (every thread) and its future
-// children.
+// children. A process that is a child of the calling process is reaped by
+// the tracer when it exits (its own Wait then fails).
 func (s *Source) Attach(pid int) error {
 	_, err := s.request(request{pid: pid})
 	return err
@@ -272,7 +273,9 @@ func (s *Source) run() {
 		default:
 		}
 		var ws unix.WaitStatus
-		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		// __WNOTHREAD: only this thread's tracees and children, never a
+		// child another goroutine started and waits for.
+		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -314,14 +317,15 @@ func (s *Source) serve(r request) {
 		if err != nil {
 			continue
 		}
-		if err := unix.PtraceSeize(tid); err != nil {
+		// Options go with the seize: PTRACE_SETOPTIONS needs a stopped tracee.
+		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, ptraceOptions, 0, 0); e != 0 {
+			err := error(e)
 			if n == 0 {
 				r.reply <- reply{err: fmt.Errorf("process %d: %w: %w (ptrace of another user's process needs root or CAP_SYS_PTRACE)", r.pid, ErrAttach, err)}
 				return
 			}
 			continue
 		}
-		_ = unix.PtraceSetOptions(tid, ptraceOptions)
 		_ = unix.PtraceInterrupt(tid)
 		s.tracees[tid] = &tracee{pid: r.pid, fresh: true}
 		n++

@@ -118,3 +118,59 @@ func TestTraceSignalExit(t *testing.T) {
 		t.Errorf("exit code = %d, want 137", code)
 	}
 }
+
+func TestAttach(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "read x; cat /etc/hostname >/dev/null; exit 4")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := userspace.New(userspace.Options{EndWhenDone: true, Types: []events.Type{events.TypeOpenatX, events.TypeProcExit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.Attach(cmd.Process.Pid); err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	// sh reads its line only once it is traced.
+	if _, err := stdin.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	var open, exit bool
+	for {
+		ev, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next: %v", err)
+		}
+		switch {
+		case ev.Type != events.TypeOpenatX && ev.Type != events.TypeProcExit:
+			t.Errorf("event type %s, want only openat_x and procexit", ev.Type)
+		case ev.Type == events.TypeOpenatX && ev.Str(2) == "/etc/hostname" && ev.Int(0) >= 0:
+			open = true
+		case ev.Type == events.TypeProcExit && ev.TID == uint32(cmd.Process.Pid) && ev.Int(1) == 4:
+			exit = true
+		}
+	}
+	if !open || !exit {
+		t.Errorf("open of /etc/hostname seen: %v; procexit with code 4 seen: %v", open, exit)
+	}
+	_ = cmd.Wait() // reaped by the tracer: sh is our child
+}
+
+func TestAttachMissing(t *testing.T) {
+	src, err := userspace.New(userspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.Attach(1 << 30); err == nil {
+		t.Error("attach to a missing process succeeded")
+	}
+}

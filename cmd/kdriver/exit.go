@@ -30,9 +30,12 @@ func (e usageError) Is(target error) bool { return target == errUsage }
 
 // exitCode is the one place that maps errors to exit codes.
 func exitCode(err error) int {
+	var traced tracedExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &traced):
+		return traced.code
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.Is(err, errUsage):
