@@ -60,6 +60,8 @@ type Source struct {
 	once   sync.Once
 	ev     events.Event
 
+	auditArch uint32 // syscalls of another ABI (32-bit x86) are not reported
+
 	// owned by the tracer goroutine
 	enter     map[int]events.FilterEntry
 	exit      map[int]events.FilterEntry
@@ -104,17 +106,19 @@ func New(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	a, _ := events.NormalizeArch(arch)
 	s := &Source{
-		log:     opts.Logger,
-		reqs:    make(chan request),
-		evs:     make(chan []byte, 256),
-		done:    make(chan struct{}),
-		ended:   make(chan struct{}),
-		enter:   map[int]events.FilterEntry{},
-		exit:    map[int]events.FilterEntry{},
-		tracees: map[int]*tracee{},
-		started: map[int]chan int{},
-		end:     opts.EndWhenDone,
+		auditArch: map[string]uint32{"x86_64": unix.AUDIT_ARCH_X86_64, "aarch64": unix.AUDIT_ARCH_AARCH64}[a],
+		log:       opts.Logger,
+		reqs:      make(chan request),
+		evs:       make(chan []byte, 256),
+		done:      make(chan struct{}),
+		ended:     make(chan struct{}),
+		enter:     map[int]events.FilterEntry{},
+		exit:      map[int]events.FilterEntry{},
+		tracees:   map[int]*tracee{},
+		started:   map[int]chan int{},
+		end:       opts.EndWhenDone,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -435,6 +439,10 @@ func (s *Source) handle(tid int, ws unix.WaitStatus) {
 		s.initialExec(tid, t)
 		t.argv = nil
 		s.resume(tid, 0)
+	case int(ws)>>16 == unix.PTRACE_EVENT_STOP:
+		// A group-stop of an attached (seized) process: let it run on
+		// rather than re-inject the stop signal (job control is not kept).
+		s.resume(tid, 0)
 	case sig == unix.SIGSTOP && t.fresh:
 		t.fresh = false
 		s.resume(tid, 0)
@@ -537,6 +545,10 @@ func (s *Source) syscallStop(tid int, t *tracee) {
 	si, err := getSyscallInfo(tid)
 	if err != nil {
 		s.log.Debug("PTRACE_GET_SYSCALL_INFO", "tid", tid, "err", err)
+		return
+	}
+	if si.Arch != s.auditArch {
+		t.inCall = false // a compat syscall: its numbers are another table's
 		return
 	}
 	switch si.Op {
