@@ -58,6 +58,8 @@ type Source struct {
 	ended  chan struct{} // closed when the tracer goroutine returns
 	nevent atomic.Uint64
 	once   sync.Once
+	mu     sync.Mutex
+	kill   map[int]bool // processes started by Start and still running
 	ev     events.Event
 
 	auditArch uint32 // syscalls of another ABI (32-bit x86) are not reported
@@ -118,6 +120,7 @@ func New(opts Options) (*Source, error) {
 		exit:      map[int]events.FilterEntry{},
 		tracees:   map[int]*tracee{},
 		started:   map[int]chan int{},
+		kill:      map[int]bool{},
 		end:       opts.EndWhenDone,
 	}
 	if s.log == nil {
@@ -190,6 +193,9 @@ func (s *Source) request(r request) (reply, error) {
 
 // Next returns the next event of the traced processes.
 func (s *Source) Next(ctx context.Context) (*events.Event, error) {
+	if s.closed() {
+		return nil, events.ErrClosed
+	}
 	select {
 	case b, ok := <-s.evs:
 		if !ok {
@@ -219,7 +225,15 @@ func (s *Source) Stats() (events.Stats, error) {
 // Close stops tracing: processes started by Start are killed, attached
 // ones are detached at their next stop.
 func (s *Source) Close() error {
-	s.once.Do(func() { close(s.done) })
+	s.once.Do(func() {
+		close(s.done)
+		// Kill now: the tracer may be blocked waiting for them.
+		s.mu.Lock()
+		for pid := range s.kill {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		s.mu.Unlock()
+	})
 	return nil
 }
 
@@ -305,6 +319,9 @@ func (s *Source) serve(r request) {
 		pid := r.cmd.Process.Pid
 		st := make(chan int, 1)
 		s.started[pid] = st
+		s.mu.Lock()
+		s.kill[pid] = true
+		s.mu.Unlock()
 		s.tracees[pid] = &tracee{pid: pid, fname: r.cmd.Path, argv: joinArgs(r.cmd.Args), fresh: false}
 		s.traced = true
 		r.reply <- reply{status: st}
@@ -386,6 +403,9 @@ func (s *Source) handle(tid int, ws unix.WaitStatus) {
 		if ch, ok := s.started[tid]; ok {
 			ch <- code
 			delete(s.started, tid)
+			s.mu.Lock()
+			delete(s.kill, tid)
+			s.mu.Unlock()
 		}
 		return
 	}

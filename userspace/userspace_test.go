@@ -174,3 +174,58 @@ func TestAttachMissing(t *testing.T) {
 		t.Error("attach to a missing process succeeded")
 	}
 }
+
+func TestTraceFileEvents(t *testing.T) {
+	d := t.TempDir()
+	a, b := d+"/a", d+"/b"
+	cmd := exec.Command("sh", "-c", `touch "$1" && mv "$1" "$2" && rm "$2"`, "sh", a, b)
+	evs, code, _ := collect(t, cmd)
+	if code != 0 {
+		t.Fatalf("exit code = %d, want 0", code)
+	}
+	for _, tt := range []struct {
+		name string
+		ok   func(*events.Event) bool
+	}{
+		{"renameat2 a to b", func(ev *events.Event) bool {
+			return ev.Type == events.TypeRenameat2X && ev.Comm == "mv" && ev.Int(0) == 0 && ev.Str(2) == a && ev.Str(4) == b
+		}},
+		{"unlinkat b", func(ev *events.Event) bool {
+			return ev.Type == events.TypeUnlinkatX && ev.Comm == "rm" && ev.Int(0) == 0 && ev.Str(2) == b
+		}},
+		{"close", func(ev *events.Event) bool {
+			return ev.Type == events.TypeCloseX && ev.Int(0) == 0 && ev.Int(1) >= 0
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !slices.ContainsFunc(evs, tt.ok) {
+				t.Errorf("no %s event", tt.name)
+			}
+		})
+	}
+}
+
+// Close ends a traced command that would otherwise run on, and its wait
+// reports the kill.
+func TestCloseKillsStarted(t *testing.T) {
+	src, err := userspace.New(userspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wait, err := src.Start(exec.Command("sleep", "1000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exec events arrive once the tracer has the child.
+	if _, err := src.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	code, err := wait()
+	if err == nil && code != 128+9 {
+		t.Errorf("wait = %d, want 137 (SIGKILL) or ErrClosed", code)
+	}
+	if _, err := src.Next(context.Background()); !errors.Is(err, events.ErrClosed) {
+		t.Errorf("next after close = %v, want ErrClosed", err)
+	}
+}
