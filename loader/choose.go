@@ -120,8 +120,12 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 		}
 	}
 	d := Decision{Candidates: make([]Candidate, 0, len(order))}
+	notBuilt := false
 	for _, t := range order {
 		ok, why := possible(f, t)
+		if !ok && strings.HasSuffix(why, notBuiltYet) {
+			notBuilt = true
+		}
 		c := Candidate{Type: t, Possible: ok, Reason: string(t) + ": " + why}
 		if ok && d.Driver == "" {
 			c.Chosen = true
@@ -136,10 +140,19 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 			reasons[i] = c.Reason
 		}
 		d.Reason = "no driver possible"
+		if notBuilt {
+			// The host could run a requested driver that this kdriver
+			// lacks: not the host's fault (exit 1, not 4).
+			return d, fmt.Errorf("%w: %s", ErrNotAvailable, strings.Join(reasons, "; "))
+		}
 		return d, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(reasons, "; "))
 	}
 	return d, nil
 }
+
+// notBuiltYet ends the reason of a driver the host could run but this
+// kdriver does not have.
+const notBuiltYet = "the legacy eBPF probe is not built into this kdriver yet"
 
 // possible says whether driver t can run on the host, and why.
 func possible(f host.Facts, t DriverType) (bool, string) {
@@ -183,7 +196,9 @@ func possible(f host.Facts, t DriverType) (bool, string) {
 		if f.Lockdown.Mode == "confidentiality" {
 			return false, "lockdown confidentiality forbids BPF programs to read kernel memory"
 		}
-		return true, fmt.Sprintf("kernel %s >= %s on %s (raw tracepoints)", kr.Raw, ver(min), f.Arch)
+		// The host could run it, but this kdriver has no legacy probe yet:
+		// choosing it would only fail later, so auto moves on.
+		return false, fmt.Sprintf("kernel %s >= %s on %s would do, but %s", kr.Raw, ver(min), f.Arch, notBuiltYet)
 	case Userspace:
 		if !f.Ptrace.Present {
 			return false, f.Ptrace.Detail
