@@ -133,6 +133,12 @@ func runEvents(ctx context.Context, g *globals, o *eventsOptions) error {
 	if err != nil {
 		return err
 	}
+	if d.Driver == loader.Userspace {
+		// The tracer sees only the processes it traces; streaming "all
+		// events" with it would wait forever on nothing.
+		return fmt.Errorf("%w: driver userspace: it traces the processes it is given, not the whole host: use 'kdriver trace -- CMD' or 'kdriver trace -p PID' (%s)",
+			loader.ErrUnsupported, d.Reason)
+	}
 	drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, Logger: g.logger})
 	if err != nil {
 		return err
