@@ -205,7 +205,14 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 	}
 	res.ChildPID = int(pid)
 
-	exps := expectations(pid, exe, comm, path, port)
+	// pid is the child's pid as the driver reports it. A driver in another
+	// pid namespace than kdriver (the probe seen from a container without
+	// --pid host) reports the host's pid: the exec entry that carries the
+	// nonce path in its argv names it, and events read before that one are
+	// replayed once it is known.
+	adopted := false
+	var early []*Event
+	exps := expectations(&pid, exe, comm, path, port)
 	pending := len(exps)
 	childDone := false
 	var childCheck Check
@@ -224,20 +231,36 @@ loop:
 			if !ok {
 				break loop
 			}
+			batch := []*Event{ev}
 			if ev.PID != pid {
-				continue
+				if adopted || !execCarries(ev, path) {
+					if !adopted && len(early) < cap(found) {
+						early = append(early, ev)
+					}
+					continue
+				}
+				log.Debug("self-test child seen under another pid", "pid", pid, "driver_pid", ev.PID)
+				pid, adopted = ev.PID, true
+				res.ChildPID = int(pid)
+				batch = append(batch, early...)
+				early = nil
 			}
-			for _, e := range exps {
-				if e.got != nil || !slices.Contains(e.types, ev.Type) {
+			for _, ev := range batch {
+				if ev.PID != pid {
 					continue
 				}
-				mine, detail := e.match(ev)
-				if !mine {
-					continue
+				for _, e := range exps {
+					if e.got != nil || !slices.Contains(e.types, ev.Type) {
+						continue
+					}
+					mine, detail := e.match(ev)
+					if !mine {
+						continue
+					}
+					e.got, e.bad = ev, detail
+					pending--
+					break
 				}
-				e.got, e.bad = ev, detail
-				pending--
-				break
 			}
 		case err := <-readErr:
 			malformed = err
@@ -286,7 +309,20 @@ loop:
 	return res, nil
 }
 
-func expectations(pid uint32, exe, comm, path string, port int) []*expectation {
+// execCarries reports whether ev is an exec entry whose argv holds path.
+func execCarries(ev *Event, path string) bool {
+	switch ev.Type {
+	case TypeExecveE:
+		return slices.Contains(ev.Args(1), path)
+	case TypeExecveatE:
+		return slices.Contains(ev.Args(2), path)
+	}
+	return false
+}
+
+// expectations are the child's events; *pid is its pid as the driver
+// reports it (it may change once, see SelfTest).
+func expectations(pid *uint32, exe, comm, path string, port int) []*expectation {
 	wantAddr := "127.0.0.1:" + strconv.Itoa(port)
 	return []*expectation{
 		{name: "execve_e", types: []Type{TypeExecveE, TypeExecveatE}, match: func(ev *Event) (bool, string) {
@@ -341,7 +377,7 @@ func expectations(pid uint32, exe, comm, path string, port int) []*expectation {
 			return true, ""
 		}},
 		{name: "procexit", types: []Type{TypeProcExit}, match: func(ev *Event) (bool, string) {
-			if ev.TID != pid {
+			if ev.TID != *pid {
 				return false, ""
 			}
 			if ev.Int(1) != SelfTestExitCode {
