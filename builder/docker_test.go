@@ -3,71 +3,14 @@ package builder
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kdriver/kdriver/builder/debian"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/internal/testenv"
 )
-
-// startDockerd starts a Docker engine of the test's own: data root under
-// the cache (builder images survive between runs), exec root and socket in
-// a short temporary folder, no bridge and no iptables rules. It returns
-// the daemon's address for docker -H.
-func startDockerd(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("dockerd")
-	if err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("dockerd (root) needed: run scripts/setup-builder.sh")
-		}
-		t.Skip("dockerd (root) needed: run scripts/setup-builder.sh")
-	}
-	run, err := os.MkdirTemp("/tmp", "kdd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(cacheDir(), "builder", "docker")
-	sock := "unix://" + filepath.Join(run, "d.sock")
-	logf, err := os.Create(filepath.Join(t.TempDir(), "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--data-root", data, "--exec-root", filepath.Join(run, "x"),
-		"--pidfile", filepath.Join(run, "d.pid"), "-H", sock,
-		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		os.RemoveAll(run)
-	})
-	for i := 0; ; i++ {
-		if exec.Command("docker", "-H", sock, "version").Run() == nil {
-			return sock
-		}
-		if i == 120 {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("dockerd did not come up: %s", b)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
 
 // hostMirror is the host's Debian archive (debootstrap makes images from it).
 func hostMirror(t *testing.T) string {
@@ -98,7 +41,7 @@ func TestDockerBackend(t *testing.T) {
 			t.Fatalf("mirror has no %s: run scripts/setup-builder.sh", suite)
 		}
 	}
-	host := startDockerd(t)
+	host := testenv.StartDockerd(t, filepath.Join(cacheDir(), "builder", "docker"))
 	url := serveDir(t, mirror)
 	src := kmodSource(t)
 	ctx := context.Background()

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func TestImage(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	host := startDockerd(t)
+	host := testenv.StartDockerd(t, filepath.Join(cacheDir(), "image", "docker"))
 	const image = "kdriver-image-test:latest"
 	docker := func(args ...string) (stdout, stderr string, code int) {
 		t.Helper()
@@ -121,56 +120,6 @@ func TestImage(t *testing.T) {
 	})
 }
 
-// startDockerd starts a Docker engine of the test's own (data root under
-// the cache, exec root and socket in a short temporary folder, no bridge,
-// no iptables) and returns its address for docker -H.
-func startDockerd(t *testing.T) string {
-	t.Helper()
-	cache := os.Getenv("KDRIVER_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kdriver-dev"
-	}
-	run, err := os.MkdirTemp("/tmp", "kdi-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := "unix://" + filepath.Join(run, "d.sock")
-	logf, err := os.Create(filepath.Join(t.TempDir(), "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("dockerd", "--data-root", filepath.Join(cache, "image", "docker"),
-		"--exec-root", filepath.Join(run, "x"), "--pidfile", filepath.Join(run, "d.pid"), "-H", sock,
-		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		os.RemoveAll(run)
-	})
-	for i := 0; ; i++ {
-		if exec.Command("docker", "-H", sock, "version").Run() == nil {
-			return sock
-		}
-		if i == 120 {
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("dockerd did not come up: %s", b)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
 // goTool is the go command of the toolchain running the test.
 func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
@@ -200,4 +149,12 @@ func hostOSID(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return parseEnv(string(b))["ID"]
+}
+
+// cacheDir is the suite's download cache ($KDRIVER_CACHE).
+func cacheDir() string {
+	if c := os.Getenv("KDRIVER_CACHE"); c != "" {
+		return c
+	}
+	return "/var/cache/kdriver-dev"
 }

@@ -1,0 +1,62 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// StartDockerd starts a Docker engine of the test's own and returns its
+// address for docker -H: data root dataRoot (kept between runs, so images
+// made once are reused), exec root and socket in a short temporary folder,
+// no bridge and no iptables (containers run with --network none). It is
+// stopped when the test ends. Needs root and dockerd (scripts/setup-builder.sh).
+func StartDockerd(t testing.TB, dataRoot string) string {
+	t.Helper()
+	bin, err := exec.LookPath("dockerd")
+	if err != nil || os.Geteuid() != 0 {
+		Missing(t, "dockerd (root) needed: run scripts/setup-builder.sh")
+	}
+	run, err := os.MkdirTemp("/tmp", "kdd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := "unix://" + filepath.Join(run, "d.sock")
+	logf, err := os.Create(filepath.Join(t.TempDir(), "dockerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--data-root", dataRoot, "--exec-root", filepath.Join(run, "x"),
+		"--pidfile", filepath.Join(run, "d.pid"), "-H", sock,
+		"--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(run)
+	})
+	for i := 0; ; i++ {
+		if exec.Command("docker", "-H", sock, "version").Run() == nil {
+			return sock
+		}
+		if i == 120 {
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("dockerd did not come up: %s", b)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
