@@ -38,8 +38,30 @@ type Report struct {
 	Installed string   `json:"installed,omitempty"`
 	// Artifact is where the driver's artifact came from (kmod), or the
 	// plan to get it in a dry run.
-	Artifact *Artifact              `json:"artifact,omitempty"`
-	Verify   *events.SelfTestResult `json:"verify,omitempty"`
+	Artifact *Artifact `json:"artifact,omitempty"`
+	// Fallbacks are the preflight failures of candidates tried before the
+	// driver that was installed.
+	Fallbacks []string               `json:"fallbacks,omitempty"`
+	Verify    *events.SelfTestResult `json:"verify,omitempty"`
+}
+
+// choose makes candidate i the decision.
+func (d *Decision) choose(i int) {
+	for j := range d.Candidates {
+		d.Candidates[j].Chosen = j == i
+	}
+	d.Driver, d.Reason = d.Candidates[i].Type, d.Candidates[i].Reason
+}
+
+// morePossible reports whether a possible kernel driver follows candidate
+// i (userspace is no fallback).
+func (d *Decision) morePossible(i int) bool {
+	for _, c := range d.Candidates[i+1:] {
+		if c.Possible && c.Type != Userspace {
+			return true
+		}
+	}
+	return false
 }
 
 // Install runs the pipeline on a host with facts f: choose the driver,
@@ -59,19 +81,41 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 	if err != nil {
 		return rep, err
 	}
-	log.Info("driver chosen", "driver", d.Driver, "reason", d.Reason)
 	opts.Driver.Kmod.Policy = ArtifactPolicy{Download: opts.Download, Compile: opts.Compile, DryRun: opts.DryRun}
-	drv, err := NewDriver(d.Driver, opts.Driver)
-	if err != nil {
-		return rep, err
+	// The host facts say which drivers could run; the preflight says
+	// whether this one can right now (its artifact, its program types). A
+	// preflight that finds no artifact or an unsupported host moves on to
+	// the next possible candidate of the user's list, and says so.
+	// Userspace is no fallback: it traces single commands, not the host, so
+	// it is installed only when it was the choice itself.
+	var drv Driver
+	tried := 0
+	for i, c := range rep.Decision.Candidates {
+		if !c.Possible || c.Type == Userspace && tried > 0 {
+			continue
+		}
+		tried++
+		rep.Decision.choose(i)
+		log.Info("driver chosen", "driver", c.Type, "reason", c.Reason)
+		if drv, err = NewDriver(c.Type, opts.Driver); err != nil {
+			return rep, err
+		}
+		rep.Preflight, err = drv.Preflight(ctx, f)
+		rep.Artifact = nil
+		if a, ok := drv.(interface{ Artifact() *Artifact }); ok {
+			rep.Artifact = a.Artifact()
+		}
+		if err == nil {
+			break
+		}
+		err = fmt.Errorf("driver %s: preflight: %w", c.Type, err)
+		if !errors.Is(err, ErrNoArtifact) && !errors.Is(err, ErrUnsupported) || !rep.Decision.morePossible(i) {
+			return rep, err
+		}
+		log.Warn("trying the next driver", "error", err)
+		rep.Fallbacks = append(rep.Fallbacks, err.Error())
 	}
-	rep.Preflight, err = drv.Preflight(ctx, f)
-	if a, ok := drv.(interface{ Artifact() *Artifact }); ok {
-		rep.Artifact = a.Artifact()
-	}
-	if err != nil {
-		return rep, fmt.Errorf("driver %s: preflight: %w", d.Driver, err)
-	}
+	d = rep.Decision
 	if opts.DryRun {
 		return rep, nil
 	}

@@ -306,6 +306,9 @@ func printReport(w io.Writer, rep *loader.Report) {
 		return
 	}
 	printDecision(w, rep.Decision)
+	for _, f := range rep.Fallbacks {
+		fmt.Fprintf(w, "passed over: %s\n", f)
+	}
 	for _, p := range rep.Preflight {
 		fmt.Fprintf(w, "preflight: %s\n", p)
 	}
