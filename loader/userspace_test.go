@@ -3,25 +3,15 @@ package loader
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/loader/host"
 )
 
-// The test binary doubles as the self-test child when KDRIVER_TEST_CHILD
-// is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("KDRIVER_TEST_CHILD") != "" {
-		port, _ := strconv.Atoi(os.Args[2])
-		os.Exit(events.RunSelfTestChild(os.Args[1], port))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.SelfTestMain(m) }
 
 func TestUserspaceDriver(t *testing.T) {
 	ctx := context.Background()
@@ -46,12 +36,7 @@ func TestUserspaceDriver(t *testing.T) {
 		t.Errorf("install = %q, %v; want nothing to install", msg, err)
 	}
 	res, err := Verify(ctx, d, events.SelfTestOptions{
-		Command: func(ctx context.Context, path string, port int) *exec.Cmd {
-			exe, _ := os.Executable()
-			cmd := exec.CommandContext(ctx, exe, path, strconv.Itoa(port))
-			cmd.Env = append(os.Environ(), "KDRIVER_TEST_CHILD=1")
-			return cmd
-		},
+		Command: testenv.SelfTestChild,
 	})
 	if err != nil {
 		t.Fatalf("verify: %v", err)

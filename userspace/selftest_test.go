@@ -2,24 +2,14 @@ package userspace_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/userspace"
 )
 
-// The test binary doubles as the self-test child when KDRIVER_TEST_CHILD
-// is set.
-func TestMain(m *testing.M) {
-	if os.Getenv("KDRIVER_TEST_CHILD") != "" {
-		port, _ := strconv.Atoi(os.Args[2])
-		os.Exit(events.RunSelfTestChild(os.Args[1], port))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.SelfTestMain(m) }
 
 func TestSelfTest(t *testing.T) {
 	src, err := userspace.New(userspace.Options{})
@@ -28,12 +18,7 @@ func TestSelfTest(t *testing.T) {
 	}
 	defer src.Close()
 	res, err := events.SelfTest(context.Background(), src, events.SelfTestOptions{
-		Command: func(ctx context.Context, path string, port int) *exec.Cmd {
-			exe, _ := os.Executable()
-			cmd := exec.CommandContext(ctx, exe, path, strconv.Itoa(port))
-			cmd.Env = append(os.Environ(), "KDRIVER_TEST_CHILD=1")
-			return cmd
-		},
+		Command: testenv.SelfTestChild,
 	})
 	if err != nil {
 		t.Fatalf("self-test: %v", err)
