@@ -123,8 +123,10 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 	notBuilt := false
 	for _, t := range order {
 		ok, why := possible(f, t)
-		if !ok && strings.HasSuffix(why, notBuiltYet) {
-			notBuilt = true
+		if ok && !built(t) {
+			// The host could run it, but this kdriver lacks it: choosing it
+			// would only fail later, so auto moves on.
+			ok, why, notBuilt = false, why+" would do, but "+notBuiltYet, true
 		}
 		c := Candidate{Type: t, Possible: ok, Reason: string(t) + ": " + why}
 		if ok && d.Driver == "" {
@@ -153,6 +155,10 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 // notBuiltYet ends the reason of a driver the host could run but this
 // kdriver does not have.
 const notBuiltYet = "the legacy eBPF probe is not built into this kdriver yet"
+
+// built reports whether this kdriver has driver t (the legacy eBPF probe
+// does not exist yet).
+func built(t DriverType) bool { return t != EBPF }
 
 // possible says whether driver t can run on the host, and why.
 func possible(f host.Facts, t DriverType) (bool, string) {
@@ -196,9 +202,7 @@ func possible(f host.Facts, t DriverType) (bool, string) {
 		if f.Lockdown.Mode == "confidentiality" {
 			return false, "lockdown confidentiality forbids BPF programs to read kernel memory"
 		}
-		// The host could run it, but this kdriver has no legacy probe yet:
-		// choosing it would only fail later, so auto moves on.
-		return false, fmt.Sprintf("kernel %s >= %s on %s would do, but %s", kr.Raw, ver(min), f.Arch, notBuiltYet)
+		return true, fmt.Sprintf("kernel %s >= %s on %s", kr.Raw, ver(min), f.Arch)
 	case Userspace:
 		if !f.Ptrace.Present {
 			return false, f.Ptrace.Detail
