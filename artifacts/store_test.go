@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 // publish pushes the artifacts to p and returns their bytes by ID.
@@ -49,10 +50,7 @@ func realRegistry(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker-registry not installed (run scripts/setup-stores.sh): %v", err)
-		}
-		t.Skipf("docker-registry not installed (run scripts/setup-stores.sh): %v", err)
+		testenv.Missing(t, "docker-registry not installed (run scripts/setup-stores.sh): %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 // TestVMConsoleJudge runs scripts/vm/parse-console.sh, which turns a guest's
@@ -16,10 +17,7 @@ import (
 // the guest.
 func TestVMConsoleJudge(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("jq not installed: run scripts/setup-vm.sh")
-		}
-		t.Skip("jq not installed (scripts/setup-vm.sh)")
+		testenv.Missing(t, "jq not installed: run scripts/setup-vm.sh")
 	}
 	for _, tc := range []struct {
 		file string

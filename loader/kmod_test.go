@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader/host"
@@ -50,7 +51,7 @@ func TestKmodPreflight(t *testing.T) {
 
 func TestKmodNoFile(t *testing.T) {
 	if ok, _ := kmod.Loaded("", kmod.ModuleName); ok {
-		t.Skip("a kdriver module is loaded on this host")
+		testenv.Missing(t, "a kdriver module is loaded on this host: unload it (kdriver cleanup)")
 	}
 	d, err := NewDriver(Kmod, DriverConfig{})
 	if err != nil {

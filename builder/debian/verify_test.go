@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 // signer makes an OpenPGP key in a GNUPGHOME of its own and returns a
@@ -17,10 +19,7 @@ import (
 func signer(t *testing.T, name string) (func(string) string, string) {
 	t.Helper()
 	if _, err := exec.LookPath("gpg"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("gpg needed: apt-get install gpg")
-		}
-		t.Skip("gpg needed: apt-get install gpg")
+		testenv.Missing(t, "gpg needed: apt-get install gpg")
 	}
 	home, err := os.MkdirTemp("/tmp", "kdg-") // short: gpg-agent's socket path
 	if err != nil {

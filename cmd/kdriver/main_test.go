@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -48,7 +49,7 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat("/sys/kernel/btf/vmlinux")
 				return os.Geteuid() == 0 && err == nil, nil
 			case "ci":
-				return os.Getenv("CI") == "true", nil
+				return testenv.CI(), nil
 			}
 			return false, nil
 		},
