@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,10 +122,18 @@ func FuzzParseCPUList(f *testing.F) {
 		if err != nil {
 			return
 		}
+		parts := make([]string, len(cpus))
 		for i := range cpus {
 			if cpus[i] < 0 || cpus[i] >= maxCPUs {
-				t.Fatalf("%q: negative CPU in %v", s, cpus)
+				t.Fatalf("%q: CPU out of range in %v", s, cpus)
 			}
+			parts[i] = strconv.Itoa(cpus[i])
+		}
+		// Round trip: the list written out one CPU at a time parses back
+		// to the same CPUs in the same order.
+		again, err := parseCPUList(strings.Join(parts, ","))
+		if err != nil || !slices.Equal(again, cpus) {
+			t.Fatalf("%q: %v re-parses as %v, %v", s, cpus, again, err)
 		}
 	})
 }

@@ -252,9 +252,23 @@ func FuzzParseControl(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range paras {
+		// Round trip: what was parsed, written back as deb822, parses to
+		// the same paragraphs, keys in the same order, the same values.
+		again, err := ParseControl(strings.NewReader(formatControl(paras)))
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", formatControl(paras), err)
+		}
+		if len(again) != len(paras) {
+			t.Fatalf("%d paragraphs, %d after a round trip", len(paras), len(again))
+		}
+		for i, p := range paras {
+			if strings.Join(p.Keys(), "\x00") != strings.Join(again[i].Keys(), "\x00") {
+				t.Fatalf("paragraph %d: keys %q, %q after a round trip", i, p.Keys(), again[i].Keys())
+			}
 			for _, k := range p.Keys() {
-				_ = p.Get(k)
+				if p.Get(k) != again[i].Get(k) {
+					t.Fatalf("paragraph %d field %q: %q, %q after a round trip", i, k, p.Get(k), again[i].Get(k))
+				}
 			}
 		}
 		_, _ = ParseRelease(strings.NewReader(s))
@@ -276,6 +290,11 @@ func FuzzParseRelations(f *testing.F) {
 				if r.Name == "" {
 					t.Fatalf("empty name from %q", s)
 				}
+				// Round trip: a relation's text parses back to itself.
+				back, err := parseRelation(r.String())
+				if err != nil || back != r {
+					t.Fatalf("%q: %+v renders as %q, which parses to %+v, %v", s, r, r.String(), back, err)
+				}
 			}
 		}
 	})
@@ -291,4 +310,24 @@ func FuzzCompareVersions(f *testing.F) {
 			t.Fatalf("%q != itself", a)
 		}
 	})
+}
+
+// formatControl writes paragraphs back as deb822 text: continuation lines
+// indented, empty ones as " .", a blank line between paragraphs.
+func formatControl(paras []Paragraph) string {
+	var b strings.Builder
+	for _, p := range paras {
+		for _, k := range p.Keys() {
+			lines := strings.Split(p.Get(k), "\n")
+			b.WriteString(k + ": " + lines[0] + "\n")
+			for _, l := range lines[1:] {
+				if l == "" {
+					l = "."
+				}
+				b.WriteString(" " + l + "\n")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

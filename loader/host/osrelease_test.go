@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -64,10 +65,18 @@ func FuzzParseOSRelease(f *testing.F) {
 		if len(m) == 0 {
 			t.Fatal("no error but no keys")
 		}
-		for k := range m {
+		var out strings.Builder
+		for k, v := range m {
 			if !validKey(k) {
 				t.Fatalf("invalid key %q returned", k)
 			}
+			// Written back double-quoted with \ and " escaped, as
+			// os-release(5) allows, the value reads back the same.
+			out.WriteString(k + `="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + "\"\n")
+		}
+		again, err := ParseOSRelease([]byte(out.String()))
+		if err != nil || !maps.Equal(again, m) {
+			t.Fatalf("%q parses to %q; written back as %q it parses to %q, %v", data, m, out.String(), again, err)
 		}
 	})
 }
