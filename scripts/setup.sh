@@ -34,7 +34,11 @@ command -v go >/dev/null || { echo "setup.sh: Go 1.26 is required" >&2; exit 1; 
 
 apt_install ca-certificates git make gcc libc6-dev
 
+# Each area's time is printed so that a cold run shows what dominates it
+# (docs/testing.md).
 for s in "$here"/setup-*.sh; do
 	[ -e "$s" ] || continue
+	start=$(date +%s)
 	bash "$s"
+	printf -- '--- %s: %ds\n' "$(basename "$s")" $(($(date +%s) - start))
 done
