@@ -20,6 +20,21 @@ func StartDockerd(t testing.TB, dataRoot string) string {
 	if err != nil || os.Geteuid() != 0 {
 		Missing(t, "dockerd (root) needed: run scripts/setup-builder.sh")
 	}
+	// Two engines on one data root share containerd's database, and the
+	// second one's containerd then never comes up: test processes that
+	// run at once (packages in parallel, or two checkouts sharing
+	// $KDRIVER_CACHE) take turns on a data root instead.
+	if err := os.MkdirAll(filepath.Dir(dataRoot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(dataRoot+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("lock %s: %v", lock.Name(), err)
+	}
+	t.Cleanup(func() { lock.Close() })
 	run, err := os.MkdirTemp("/tmp", "kdd-")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +68,7 @@ func StartDockerd(t testing.TB, dataRoot string) string {
 		if exec.Command("docker", "-H", sock, "version").Run() == nil {
 			return sock
 		}
-		if i == 120 {
+		if i == 360 { // 3 minutes: a loaded 2-core machine starts slowly
 			b, _ := os.ReadFile(logf.Name())
 			t.Fatalf("dockerd did not come up: %s", b)
 		}
