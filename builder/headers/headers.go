@@ -94,7 +94,7 @@ func Key(t matrix.Target) string {
 		lines = append(lines, p.Role+" "+p.SHA256)
 	}
 	sort.Strings(lines)
-	h := sha256.Sum256([]byte("tree v2\n" + t.KernelRelease + "\n" + strings.Join(lines, "\n")))
+	h := sha256.Sum256([]byte("tree v3\n" + t.KernelRelease + "\n" + strings.Join(lines, "\n")))
 	return hex.EncodeToString(h[:])
 }
 
@@ -105,7 +105,13 @@ func include(name string) bool {
 		strings.HasPrefix(name, "lib/linux-kbuild-")
 }
 
-const complete = ".kdriver-complete"
+// complete marks a finished folder of the store; its content says which
+// checks the folder passed, so that folders an older kdriver made with
+// fewer checks are made again rather than trusted.
+const (
+	complete     = ".kdriver-complete"
+	extractedTag = "extract v2\n"
+)
 
 // Tree returns the target's assembled tree, building it on a miss.
 func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
@@ -120,13 +126,11 @@ func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
 	if _, err := os.Stat(filepath.Join(final, complete)); err == nil {
 		return tree, tree.findKDIR(t)
 	}
-	var dirs []string
-	for _, p := range Packages(t) {
-		d, err := s.extract(ctx, p)
-		if err != nil {
+	pkgs := Packages(t)
+	for _, p := range pkgs {
+		if err := s.extract(ctx, p); err != nil {
 			return nil, fmt.Errorf("target %s: %w", t.Name, err)
 		}
-		dirs = append(dirs, d)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, err
@@ -136,15 +140,30 @@ func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	for _, d := range dirs {
-		if err := linkTree(d, tmp); err != nil {
+	root, err := os.OpenRoot(base)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	a := newAssembler(root, path.Join("trees", filepath.Base(tmp)))
+	for _, p := range pkgs {
+		if err := a.add(path.Join("pkgs", p.SHA256), p.Name); err != nil {
 			return nil, fmt.Errorf("target %s: assemble: %w", t.Name, err)
 		}
 	}
-	if err := fixMakefiles(tmp); err != nil {
+	tr, err := root.OpenRoot(a.dst)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.Close()
+	if err := fixMakefiles(tr); err != nil {
 		return nil, fmt.Errorf("target %s: %w", t.Name, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, complete), []byte(key+"\n"), 0o644); err != nil {
+	// Recorded complete only once the whole tree is checked.
+	if err := checkTree(tr); err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	if err := tr.WriteFile(complete, []byte(key+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -163,30 +182,36 @@ func (s *Store) log() *slog.Logger {
 	return s.Logger
 }
 
-// extract returns the directory holding package p extracted, verified
+// extract makes Dir/pkgs/<digest> hold package p extracted, verified
 // download and extraction both cached by digest.
-func (s *Store) extract(ctx context.Context, p matrix.Package) (string, error) {
+func (s *Store) extract(ctx context.Context, p matrix.Package) error {
 	defer s.lock("pkg " + p.SHA256)()
 	dir := filepath.Join(s.Dir, "pkgs", p.SHA256)
-	if _, err := os.Stat(filepath.Join(dir, complete)); err == nil {
-		return dir, nil
+	if b, err := os.ReadFile(filepath.Join(dir, complete)); err == nil {
+		if string(b) == extractedTag {
+			return nil
+		}
+		// Extracted by an older kdriver, with fewer checks: do it again.
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
 	}
 	file, hit, err := s.Cache.Get(ctx, p.URL, download.Want{Size: p.Size, SHA256: p.SHA256})
 	if err != nil {
-		return "", fmt.Errorf("package %s: %w", p.Name, err)
+		return fmt.Errorf("package %s: %w", p.Name, err)
 	}
 	s.log().Debug("package", "name", p.Name, "cached", hit)
 	f, err := os.Open(file)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer f.Close()
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return "", err
+		return err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	opts := unpack.Options{Include: include}
@@ -196,53 +221,17 @@ func (s *Store) extract(ctx context.Context, p matrix.Package) (string, error) {
 		_, err = unpack.Deb(ctx, f, tmp, opts)
 	}
 	if err != nil {
-		return "", fmt.Errorf("package %s: %w", p.Name, err)
+		return fmt.Errorf("package %s: %w", p.Name, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, complete), nil, 0o644); err != nil {
-		return "", err
+	if err := os.WriteFile(filepath.Join(tmp, complete), []byte(extractedTag), 0o644); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if _, serr := os.Stat(filepath.Join(dir, complete)); serr != nil {
-			return "", err
-		}
-	}
-	return dir, nil
-}
-
-// linkTree recreates src under dst with hard links (copies across devices).
-func linkTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(src, p)
-		if rel == complete {
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			_ = os.Remove(target)
-			return os.Symlink(l, target)
-		default:
-			_ = os.Remove(target)
-			if err := os.Link(p, target); err == nil {
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			fi, _ := d.Info()
-			return os.WriteFile(target, b, fi.Mode().Perm())
-		}
-	})
+	}
+	return nil
 }
 
 var absSrc = regexp.MustCompile(`/usr/src/([A-Za-z0-9._+~-]+)`)
@@ -251,11 +240,25 @@ var absSrc = regexp.MustCompile(`/usr/src/([A-Za-z0-9._+~-]+)`)
 // usr/src/*/Makefile (Debian's "include /usr/src/<common>/Makefile", and from
 // 7.x "KBUILD_OUTPUT=/usr/src/<flavour>") to paths relative to the tree: make
 // -C KDIR runs in usr/src/<flavour>, so "../<dir>" names the same folder
-// wherever the tree is, and the host's /usr/src is never read.
-func fixMakefiles(root string) error {
-	mks, _ := filepath.Glob(filepath.Join(root, "usr/src/*/Makefile"))
-	for _, mk := range mks {
-		b, err := os.ReadFile(mk)
+// wherever the tree is, and the host's /usr/src is never read. Only real
+// folders and files are rewritten, through the tree's root.
+func fixMakefiles(tree *os.Root) error {
+	ents, err := fs.ReadDir(tree.FS(), "usr/src")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		mk := path.Join("usr/src", e.Name(), "Makefile")
+		if fi, err := tree.Lstat(mk); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		b, err := tree.ReadFile(mk)
 		if err != nil {
 			return err
 		}
@@ -264,20 +267,20 @@ func fixMakefiles(root string) error {
 		}
 		var missing error
 		out := absSrc.ReplaceAllFunc(b, func(m []byte) []byte {
-			dir := string(absSrc.FindSubmatch(m)[1])
-			if _, err := os.Stat(filepath.Join(root, "usr/src", dir)); err != nil {
+			dir := path.Clean(string(absSrc.FindSubmatch(m)[1]))
+			if fi, err := tree.Stat(path.Join("usr/src", dir)); err != nil || !fi.IsDir() || dir == ".." {
 				missing = fmt.Errorf("%s names /usr/src/%s, which no package provides: %w", mk, dir, ErrNoKDIR)
 			}
-			return []byte("../" + path.Clean(dir))
+			return []byte("../" + dir)
 		})
 		if missing != nil {
 			return missing
 		}
 		// The file is a hard link into the package cache: replace, never edit.
-		if err := os.Remove(mk); err != nil {
+		if err := tree.Remove(mk); err != nil {
 			return err
 		}
-		if err := os.WriteFile(mk, out, 0o644); err != nil {
+		if err := tree.WriteFile(mk, out, 0o644); err != nil {
 			return err
 		}
 	}

@@ -173,7 +173,7 @@ func (w *writer) uncpio(r io.Reader) error {
 				return err
 			}
 			if w.wanted(name) {
-				if err := checkSymlink(name, string(t)); err != nil {
+				if err := CheckSymlink(name, string(t)); err != nil {
 					return err
 				}
 				if err := w.symlink(name, string(t)); err != nil {

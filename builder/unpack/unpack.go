@@ -82,9 +82,9 @@ func entryName(name string) (string, error) {
 	return path.Clean(n), nil
 }
 
-// checkSymlink refuses symlink targets that are absolute or lead out of the
+// CheckSymlink refuses symlink targets that are absolute or lead out of the
 // tree from where the link sits.
-func checkSymlink(name, target string) error {
+func CheckSymlink(name, target string) error {
 	if target == "" || strings.HasPrefix(target, "/") {
 		return fmt.Errorf("symlink %s -> %q: absolute target: %w", name, target, ErrUnsafeLink)
 	}
@@ -305,7 +305,7 @@ func (w *writer) untar(r io.Reader) error {
 		}
 		switch h.Typeflag {
 		case tar.TypeSymlink:
-			if err := checkSymlink(name, h.Linkname); err != nil {
+			if err := CheckSymlink(name, h.Linkname); err != nil {
 				return err
 			}
 		case tar.TypeLink:
