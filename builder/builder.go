@@ -74,6 +74,9 @@ type TargetResult struct {
 	Seconds       float64 `json:"seconds"`
 	Log           string  `json:"log,omitempty"`
 	Error         string  `json:"error,omitempty"`
+	// Warning says what was wrong with the cache when a target was built
+	// again instead of taken from it.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Report is the result of a run.
@@ -87,6 +90,10 @@ type Report struct {
 
 // ErrFailed is returned by Run when some target failed.
 var ErrFailed = errors.New("some targets failed")
+
+// ErrCacheCorrupt is returned for a recorded build whose artifact is not
+// the one its record names (changed or truncated since): it is built again.
+var ErrCacheCorrupt = errors.New("cached build does not match its recorded digest")
 
 // New checks the options and digests the driver source.
 func New(opts Options) (*Builder, error) {
@@ -209,7 +216,7 @@ func (b *Builder) Plan(targets []matrix.Target) *Report {
 			Artifact: filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())}
 		rec := filepath.Join(b.opts.CacheDir, key)
 		if m, err := readRecord(rec); err == nil {
-			if _, err := os.Stat(filepath.Join(rec, id.FileName())); err == nil {
+			if _, err := recorded(filepath.Join(rec, id.FileName()), m); err == nil {
 				r.Status, r.SHA256, r.Backend, r.Compiler = StatusCached, m.SHA256, m.Backend, m.Compiler
 			}
 		}
@@ -230,12 +237,22 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 	rec := filepath.Join(b.opts.CacheDir, key)
 	log := b.opts.Logger.With("target", t.Name)
 	if m, err := readRecord(rec); err == nil {
-		if err := b.publish(filepath.Join(rec, id.FileName()), out, id, t, key, m); err == nil {
+		err := b.publish(filepath.Join(rec, id.FileName()), out, id, t, key, m)
+		if err == nil {
 			res.Status, res.Artifact, res.SHA256 = StatusCached, out, m.SHA256
 			res.Backend, res.Compiler, res.Log = m.Backend, m.Compiler, filepath.Join(rec, "build.log")
 			res.Seconds = time.Since(start).Seconds()
 			log.Info("cached", "artifact", out)
 			return res
+		}
+		if errors.Is(err, ErrCacheCorrupt) {
+			// Never serve it: drop the record and build again.
+			res.Warning = err.Error() + ": built again"
+			log.Warn("cached build not served, building again", "err", err)
+			if err := os.RemoveAll(rec); err != nil {
+				res.Status, res.Error = StatusFailed, err.Error()
+				return res
+			}
 		}
 	}
 	var err error
@@ -362,13 +379,12 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 // index entry `kdriver artifact push` reads (identity with the raw kernel
 // strings, digest, size, and how it was built).
 func (b *Builder) publish(src, out string, id artifacts.ID, t matrix.Target, key string, m *record) error {
-	data, err := os.ReadFile(src)
+	data, err := recorded(src, m)
 	if err != nil {
 		return err
 	}
 	e := artifacts.EntryFor(id)
-	sum := sha256.Sum256(data)
-	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
+	e.SHA256, e.Size = m.SHA256, int64(len(data))
 	e.Build = map[string]string{
 		"target": t.Name, "uname_r": t.KernelRelease, "compiler": m.Compiler, "builder": m.Backend,
 		"cache_key": key, "source_digest": b.srcDigest,
@@ -380,20 +396,25 @@ func (b *Builder) publish(src, out string, id artifacts.ID, t matrix.Target, key
 	if err != nil {
 		return err
 	}
-	if err := place(src, out); err != nil {
+	// The bytes checked are the bytes published: the file is read once.
+	if err := placeBytes(data, out); err != nil {
 		return err
 	}
 	return placeBytes(append(meta, '\n'), out+".json")
 }
 
-// place copies the cached artifact to its output path atomically, unless
-// an identical file is already there.
-func place(src, dst string) error {
-	b, err := os.ReadFile(src)
+// recorded reads a recorded artifact and checks it against the digest its
+// record gives.
+func recorded(file string, m *record) ([]byte, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return placeBytes(b, dst)
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != m.SHA256 {
+		return nil, fmt.Errorf("%s: sha256 %s, record says %q: %w", file, got, m.SHA256, ErrCacheCorrupt)
+	}
+	return data, nil
 }
 
 // placeBytes writes b to dst atomically, unless dst already holds b.

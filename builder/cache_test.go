@@ -1,0 +1,45 @@
+package builder
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A recorded module changed after its build is never served as a hit: the
+// target is built again, and the report says why.
+func TestCacheHitReverified(t *testing.T) {
+	targets := fakeTargets(t, 1)
+	work, src := t.TempDir(), helloSource(t)
+	b := fakeBuilder(t, work, src, &fakeBackend{}, 1)
+	if _, err := b.Run(context.Background(), targets); err != nil {
+		t.Fatal(err)
+	}
+	cached := filepath.Join(work, "builds", b.Key(targets[0]), b.ID(targets[0]).FileName())
+	if err := os.WriteFile(cached, []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := fakeBuilder(t, work, src, &fakeBackend{}, 1).Plan(targets); p.Cached != 0 {
+		t.Errorf("plan counts the changed record as cached: %+v", p.Results[0])
+	}
+	be := &fakeBackend{}
+	rep, err := fakeBuilder(t, work, src, be, 1).Run(context.Background(), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Status != StatusBuilt || len(be.calls) != 1 {
+		t.Errorf("status %s, %d builds: want built again", r.Status, len(be.calls))
+	}
+	if !strings.Contains(r.Warning, "recorded digest") {
+		t.Errorf("warning %q does not say the cache was wrong", r.Warning)
+	}
+	if got, _ := os.ReadFile(r.Artifact); string(got) != "ko of "+targets[0].Name {
+		t.Errorf("published %q", got)
+	}
+	if got, _ := os.ReadFile(cached); string(got) != "ko of "+targets[0].Name {
+		t.Errorf("cache holds %q after the rebuild", got)
+	}
+}
