@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -212,6 +213,12 @@ func (b *Builder) Plan(targets []matrix.Target) *Report {
 	for _, t := range targets {
 		key := b.Key(t)
 		id := b.ID(t)
+		if err := b.check(t); err != nil {
+			rep.Results = append(rep.Results, TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease,
+				CacheKey: key, Status: StatusFailed, Error: err.Error()})
+			rep.Failed++
+			continue
+		}
 		r := TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease, CacheKey: key, Status: StatusToBuild,
 			Artifact: filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())}
 		rec := filepath.Join(b.opts.CacheDir, key)
@@ -233,6 +240,11 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 	key := b.Key(t)
 	res := TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease, CacheKey: key}
 	id := b.ID(t)
+	if err := b.check(t); err != nil {
+		res.Status, res.Error = StatusFailed, err.Error()
+		b.opts.Logger.Error("refused", "err", err)
+		return res
+	}
 	out := filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())
 	rec := filepath.Join(b.opts.CacheDir, key)
 	log := b.opts.Logger.With("target", t.Name)
@@ -280,6 +292,22 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 	res.Status, res.Artifact = StatusBuilt, out
 	log.Info("built", "artifact", out, "seconds", fmt.Sprintf("%.1f", res.Seconds))
 	return res
+}
+
+// check refuses a target whose names would not stay one path component
+// each in the log, artifact and tree paths (targets may come from a matrix
+// file or straight from a mirror's metadata).
+func (b *Builder) check(t matrix.Target) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	id := b.ID(t)
+	for _, c := range []string{id.DriverVersion, id.Arch, id.FileName()} {
+		if !matrix.SafeName(c) {
+			return fmt.Errorf("target %q: %q cannot be a file name: %w", t.Name, c, matrix.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // record is what a finished build leaves next to its artifact.
@@ -340,9 +368,11 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	}
 	defer os.RemoveAll(tmp)
 	logFile := filepath.Join(b.opts.CacheDir, "logs", t.Name+".log")
-	_ = os.MkdirAll(filepath.Dir(logFile), 0o755)
-	_ = os.WriteFile(logFile, r.Log, 0o644)
-	res.Log = logFile
+	if lerr := writeInDir(b.opts.CacheDir, path.Join("logs", t.Name+".log"), r.Log); lerr != nil {
+		b.opts.Logger.Warn("build log not kept", "target", t.Name, "err", lerr)
+	} else {
+		res.Log = logFile
+	}
 	if err != nil {
 		return err
 	}

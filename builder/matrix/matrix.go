@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 
 	"gopkg.in/yaml.v3"
 )
@@ -91,23 +92,62 @@ func (t Target) ByRole(role string) []Package {
 	return out
 }
 
-// Validate checks what a build relies on.
+// Validate checks what a build relies on. Names that become path
+// components (logs, artifacts, trees), image tags or arguments of commands
+// must be plain names: a matrix file or a mirror's metadata is input.
 func (t Target) Validate() error {
 	if t.Name == "" || t.KernelRelease == "" || t.TargetID == "" {
 		return fmt.Errorf("target %q: name, target_id and kernel_release are required: %w", t.Name, ErrInvalid)
 	}
+	for _, f := range []struct{ field, v string }{
+		{"name", t.Name}, {"target_id", t.TargetID}, {"kernel_release", t.KernelRelease},
+		{"fixed_kernel_release", t.FixedKernelRelease}, {"fixed_kernel_version", t.FixedKernelVersion},
+		{"suite", t.Suite},
+	} {
+		if f.v != "" && !SafeName(f.v) {
+			return fmt.Errorf("target %q: %s %q: want letters, digits and ._+~:@- (not first: . -): %w", t.Name, f.field, f.v, ErrInvalid)
+		}
+	}
 	if t.Arch != "x86_64" && t.Arch != "aarch64" {
 		return fmt.Errorf("target %s: arch %q: want x86_64 or aarch64: %w", t.Name, t.Arch, ErrInvalid)
+	}
+	for _, d := range t.BuildDepends {
+		if !debName.MatchString(d) {
+			return fmt.Errorf("target %s: build_depends %q: not a package name: %w", t.Name, d, ErrInvalid)
+		}
 	}
 	if len(t.ByRole(RoleHeaders)) == 0 {
 		return fmt.Errorf("target %s: no headers package: %w", t.Name, ErrInvalid)
 	}
 	for _, p := range t.Packages {
 		if p.URL == "" || len(p.SHA256) != 64 || p.Size <= 0 {
-			return fmt.Errorf("target %s: package %s: url, size and sha256 are required: %w", t.Name, p.Name, ErrInvalid)
+			return fmt.Errorf("target %s: package %q: url, size and sha256 are required: %w", t.Name, p.Name, ErrInvalid)
+		}
+		if !isHex(p.SHA256) {
+			return fmt.Errorf("target %s: package %q: sha256 %q: want 64 lower-case hex digits: %w", t.Name, p.Name, p.SHA256, ErrInvalid)
 		}
 	}
 	return nil
+}
+
+var (
+	safeName = regexp.MustCompile(`^[A-Za-z0-9_+~:@][A-Za-z0-9._+~:@-]*$`)
+	// Debian package names (Policy 5.6.1), with an optional :arch qualifier.
+	debName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
+)
+
+// SafeName reports whether s can be used as one path component, one image
+// tag part and one command argument as it is: letters, digits and ._+~:@-,
+// not starting with '.' or '-', at most 200 bytes.
+func SafeName(s string) bool { return len(s) <= 200 && safeName.MatchString(s) }
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Read parses a matrix file (YAML or JSON) and validates every target.

@@ -43,6 +43,16 @@ func TestRead(t *testing.T) {
 		"no sha256":     strings.Replace(good, `sha256: "aaaa`, `sha256: "aa`, 1),
 		"duplicate":     good + strings.SplitN(good, "targets:\n", 2)[1],
 		"no headers":    strings.Replace(good, "role: headers", "role: common", 1),
+		// Names become path components, image tags and command arguments.
+		"name with ../":        strings.Replace(good, "name: a", "name: ../../../../tmp/x", 1),
+		"name with /":          strings.Replace(good, "name: a", "name: a/b", 1),
+		"name with newline":    strings.Replace(good, "name: a", `name: "a\n; rm -rf /"`, 1),
+		"release with ../":     strings.Replace(good, "kernel_release: 6.1.0-1-amd64", "kernel_release: ../../../etc", 1),
+		"fixed release with /": strings.Replace(good, "fixed_kernel_release: 6.1.1-1-amd64", "fixed_kernel_release: x/../../y", 1),
+		"target id ..":         strings.Replace(good, "target_id: debian", "target_id: ..", 1),
+		"suite an option":      strings.Replace(good, "distro: debian", "distro: debian\n    suite: --keyring=/tmp/k", 1),
+		"depends with space":   strings.Replace(good, "distro: debian", "distro: debian\n    build_depends: [\"make --x\"]", 1),
+		"sha256 a path":        strings.Replace(good, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "../../../../../../../../../../../../../../../../../../tmp/aaaaaa", 1),
 	}
 	for name, in := range bad {
 		if _, err := Read(strings.NewReader(in)); err == nil {
