@@ -84,3 +84,44 @@ func TestFileAndCache(t *testing.T) {
 		t.Errorf("Bytes past its limit: %v, want ErrTooLarge", err)
 	}
 }
+
+// A cached blob changed after it was stored is not a hit: it is fetched
+// again before anything extracts it.
+func TestCacheHitRehashed(t *testing.T) {
+	body := "package bytes"
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c := &Cache{Dir: t.TempDir(), Client: srv.Client()}
+	want := Want{Size: int64(len(body)), SHA256: sum(body)}
+	os.MkdirAll(filepath.Dir(c.Path(want.SHA256)), 0o755)
+	os.WriteFile(c.Path(want.SHA256), []byte("evil! bytes!!"), 0o644) // same size
+	p, hit, err := c.Get(context.Background(), srv.URL+"/p", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); hit || string(b) != body || hits.Load() != 1 {
+		t.Errorf("hit=%v, %d requests, blob %q: want the changed blob fetched again", hit, hits.Load(), b)
+	}
+}
+
+// A digest names a file of the cache: one that is not hex is refused
+// before any request or folder is made.
+func TestCacheRefusesPathDigest(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	top := t.TempDir()
+	c := &Cache{Dir: filepath.Join(top, "a", "cache"), Client: srv.Client()}
+	digest := "../../escaped/" + strings.Repeat("a", 50)
+	_, _, err := c.Get(context.Background(), srv.URL+"/p", Want{Size: 1, SHA256: digest})
+	if !errors.Is(err, ErrDigest) || hits.Load() != 0 {
+		t.Errorf("err = %v after %d requests, want ErrDigest and none", err, hits.Load())
+	}
+	if _, err := os.Stat(filepath.Join(top, "a", "escaped")); err == nil {
+		t.Errorf("made a folder outside the cache")
+	}
+}

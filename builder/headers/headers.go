@@ -185,6 +185,9 @@ func (s *Store) log() *slog.Logger {
 // extract makes Dir/pkgs/<digest> hold package p extracted, verified
 // download and extraction both cached by digest.
 func (s *Store) extract(ctx context.Context, p matrix.Package) error {
+	if !download.ValidDigest(p.SHA256) { // it names folders of the store
+		return fmt.Errorf("package %s: sha256 %q: %w", p.Name, p.SHA256, download.ErrDigest)
+	}
 	defer s.lock("pkg " + p.SHA256)()
 	dir := filepath.Join(s.Dir, "pkgs", p.SHA256)
 	if b, err := os.ReadFile(filepath.Join(dir, complete)); err == nil {
