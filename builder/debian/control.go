@@ -52,8 +52,19 @@ func ParseControl(r io.Reader) ([]Paragraph, error) {
 		lastKey string
 		lineNo  int
 		inSig   bool
+		// The lines of lastKey's value, joined once the field ends: joining
+		// at every continuation line is quadratic, and a crafted index of
+		// a few MiB would take hours.
+		lines []string
 	)
+	endField := func() {
+		if len(lines) > 1 {
+			cur.set(lastKey, strings.Join(lines, "\n"))
+		}
+		lines = nil
+	}
 	flush := func() {
+		endField()
 		if len(cur.keys) > 0 {
 			out = append(out, cur)
 		}
@@ -97,15 +108,17 @@ func ParseControl(r io.Reader) ([]Paragraph, error) {
 			if v == "." {
 				v = ""
 			}
-			cur.set(lastKey, cur.Get(lastKey)+"\n"+v)
+			lines = append(lines, v)
 			continue
 		}
 		key, value, ok := strings.Cut(line, ":")
 		if !ok || key == "" || strings.ContainsAny(key, " \t") {
 			return nil, fmt.Errorf("line %d: %q is not a field: %w", lineNo, line, ErrSyntax)
 		}
+		endField()
 		lastKey = key
 		cur.set(key, strings.TrimSpace(value))
+		lines = []string{cur.Get(key)}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
