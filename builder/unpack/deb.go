@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/bzip2"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
@@ -78,13 +79,24 @@ func arHeader(r io.Reader) (string, int64, error) {
 	return name, size, nil
 }
 
+// maxLZMADict caps the dictionary an lzma stream may ask for.
+const maxLZMADict = 64 << 20
+
 // decompressor returns a reader for a compression suffix (".xz", ".zst",
 // ".gz", ".bz2", "") or a compressor name as RPM spells it.
 func decompressor(kind string, r io.Reader) (io.Reader, func(), error) {
 	nop := func() {}
 	switch kind {
 	case "lzma":
-		lr, err := lzma.NewReader(r)
+		// The header names the dictionary the reader allocates: up to 4 GiB
+		// for 13 crafted bytes. xz -9 uses 64 MiB.
+		br := bufio.NewReader(r)
+		if h, err := br.Peek(5); err == nil {
+			if d := binary.LittleEndian.Uint32(h[1:]); d > maxLZMADict {
+				return nil, nop, fmt.Errorf("lzma: dictionary of %d bytes, more than %d: %w", d, maxLZMADict, ErrTooLarge)
+			}
+		}
+		lr, err := lzma.ReaderConfig{DictCap: maxLZMADict}.NewReader(br)
 		if err != nil {
 			return nil, nop, fmt.Errorf("lzma: %w: %w", ErrFormat, err)
 		}
