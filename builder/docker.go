@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -213,11 +212,9 @@ func (d *Docker) Build(ctx context.Context, job Job) (Result, error) {
 		}
 		return res, fmt.Errorf("%s: docker run: %s: %w: %s", job.Name, err, ErrBuild, lastLines(log, 5))
 	}
-	f, err := os.Open(filepath.Join(dir, "out", job.Artifact))
+	res.Artifact, err = ReadOutput(filepath.Join(dir, "out", job.Artifact))
 	if err != nil {
-		return res, fmt.Errorf("%s: script left no %s: %w", job.Name, job.Artifact, ErrBuild)
+		return res, fmt.Errorf("%s: script left no usable %s: %w: %w", job.Name, job.Artifact, ErrBuild, err)
 	}
-	defer f.Close()
-	res.Artifact, err = io.ReadAll(f)
-	return res, err
+	return res, nil
 }

@@ -177,9 +177,9 @@ func (k *Backend) Build(ctx context.Context, job builder.Job) (builder.Result, e
 	if !ok {
 		return res, fmt.Errorf("%s: kubernetes job %s failed: %w: %s", job.Name, spec.Name, builder.ErrBuild, lastLines(res.Log, 5))
 	}
-	res.Artifact, err = os.ReadFile(filepath.Join(dir, "out", job.Artifact))
+	res.Artifact, err = builder.ReadOutput(filepath.Join(dir, "out", job.Artifact))
 	if err != nil {
-		return res, fmt.Errorf("%s: job %s left no %s (is %s shared with the node?): %w", job.Name, spec.Name, job.Artifact, k.Dir, builder.ErrBuild)
+		return res, fmt.Errorf("%s: job %s left no usable %s (is %s shared with the node?): %w: %w", job.Name, spec.Name, job.Artifact, k.Dir, builder.ErrBuild, err)
 	}
 	return res, nil
 }

@@ -24,6 +24,13 @@ import (
 // makes its pod, "runs" it (writes the artifact into the job folder the Job
 // mounts, unless fail) and marks the Job complete or failed.
 func fakeCluster(t *testing.T, fail bool) (*fake.Clientset, chan *batchv1.Job) {
+	return fakeClusterWith(t, fail, func(dir, job string) {
+		os.WriteFile(filepath.Join(dir, "out", "hello.ko"), []byte("ko from "+job), 0o644)
+	})
+}
+
+// fakeClusterWith is fakeCluster whose pods leave their output with out.
+func fakeClusterWith(t *testing.T, fail bool, out func(dir, job string)) (*fake.Clientset, chan *batchv1.Job) {
 	cs := fake.NewSimpleClientset()
 	created := make(chan *batchv1.Job, 4)
 	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -40,7 +47,7 @@ func fakeCluster(t *testing.T, fail bool) (*fake.Clientset, chan *batchv1.Job) {
 			}
 			cond := batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue}
 			if !fail {
-				os.WriteFile(filepath.Join(dir, "out", "hello.ko"), []byte("ko from "+j.Name), 0o644)
+				out(dir, j.Name)
 				cond.Type = batchv1.JobComplete
 			}
 			// Wait until the Job is stored (this reactor runs before).
@@ -151,5 +158,20 @@ func TestJobName(t *testing.T) {
 	n := jobName("debian-bookworm-6.12.117+deb12-cloud-amd64_with_a_very_long_name_indeed", "/x")
 	if len(n) > 63 || strings.ContainsAny(n, "+._") || n != strings.ToLower(n) {
 		t.Errorf("job name %q is not a DNS label", n)
+	}
+}
+
+// A pod that leaves a symlink to a node file in place of the module: the
+// node's kdriver never reads through it.
+func TestKubernetesOutputNotReadThroughSymlink(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("SECRET"), 0o600)
+	cs, _ := fakeClusterWith(t, false, func(dir, _ string) {
+		os.Symlink(secret, filepath.Join(dir, "out", "hello.ko"))
+	})
+	k := &Backend{Client: cs, Namespace: "builds", Dir: t.TempDir(), Poll: time.Millisecond}
+	res, err := k.Build(context.Background(), kubeJob(t))
+	if !errors.Is(err, builder.ErrBuild) || strings.Contains(string(res.Artifact), "SECRET") {
+		t.Fatalf("artifact %q, err %v: read a node file through the pod's symlink", res.Artifact, err)
 	}
 }
