@@ -135,9 +135,11 @@ func New(opts Options) (*Builder, error) {
 // packages, kind, identity and backend policy. It needs no download.
 func (b *Builder) Key(t matrix.Target) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "kdriver build v1\nsource %s\ntree %s\nkind kmod\ndriver %s %s\narch %s\nmode %s\nname %s %s\n",
+	// The record keeps the artifact under its file name: every part of the
+	// name (the target ID too) is part of the key.
+	fmt.Fprintf(h, "kdriver build v2\nsource %s\ntree %s\nkind kmod\ndriver %s %s\narch %s\nmode %s\nname %s %s\ntarget %s\nfile %s\n",
 		b.srcDigest, headers.Key(t), b.opts.DriverName, b.opts.DriverVersion, t.Arch, b.opts.Mode,
-		t.FixedKernelRelease, t.FixedKernelVersion)
+		t.FixedKernelRelease, t.FixedKernelVersion, t.TargetID, b.ID(t).FileName())
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -43,3 +43,22 @@ func TestCacheHitReverified(t *testing.T) {
 		t.Errorf("cache holds %q after the rebuild", got)
 	}
 }
+
+// Two targets made of the same packages under different target IDs (a
+// kernel both distros ship) are two artifacts, not one cache entry that
+// only the first can be published from.
+func TestCacheKeyHasTargetID(t *testing.T) {
+	targets := fakeTargets(t, 1)
+	other := targets[0]
+	other.Name, other.TargetID = "ubuntu-"+other.Name, "ubuntu-generic"
+	targets = append(targets, other)
+	rep, err := fakeBuilder(t, t.TempDir(), helloSource(t), &fakeBackend{}, 1).Run(context.Background(), targets)
+	if err != nil {
+		t.Fatalf("%v: %+v", err, rep.Results)
+	}
+	for _, r := range rep.Results {
+		if b, err := os.ReadFile(r.Artifact); err != nil || string(b) != "ko of "+r.Target {
+			t.Errorf("%s: artifact %s holds %q (%v)", r.Target, r.Artifact, b, err)
+		}
+	}
+}
