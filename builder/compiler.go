@@ -58,8 +58,16 @@ func ReadCompiler(kdir string) (Compiler, error) {
 			}
 		}
 	}
+	// The name comes from the packages and is looked up on the host's PATH
+	// (and run with -dumpversion, also when auto then picks a container):
+	// a path ("/tmp/x", "gcc/../../x") would run whatever it names.
+	if !commandName.MatchString(c.Command) {
+		return c, fmt.Errorf("%s: compiler command %q is not a plain command name: %w", kdir, c.Command, ErrNoCompiler)
+	}
 	return c, nil
 }
+
+var commandName = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]*$`)
 
 // parseText fills family and version from CONFIG_CC_VERSION_TEXT:
 // "gcc-12 (Debian 12.2.0-14) 12.2.0", "gcc (GCC) 11.4.1 20231218 (Red Hat
