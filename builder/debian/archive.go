@@ -81,6 +81,11 @@ func (a *Archive) Packages(ctx context.Context, rel *Release, suite, component, 
 		if !ok {
 			continue
 		}
+		// The size is read into memory as the Release states it; without a
+		// keyring the Release is anyone's on the way.
+		if sum.Size > maxPackages {
+			return nil, fmt.Errorf("%s %s: Release lists %d bytes, more than %d: %w", suite, base+ext, sum.Size, maxPackages, download.ErrTooLarge)
+		}
 		b, err := download.Bytes(ctx, a.Client, a.url("dists/"+suite+"/"+base+ext),
 			download.Want{Size: sum.Size, SHA256: sum.SHA256}, sum.Size)
 		if err != nil {

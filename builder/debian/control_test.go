@@ -1,9 +1,17 @@
 package debian
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kdriver/kdriver/builder/download"
 )
 
 // A field of many continuation lines (a crafted Release or Packages index,
@@ -31,5 +39,28 @@ func TestParseControlLongField(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("ParseControl of a 1 MiB field still running after 10s")
+	}
+}
+
+// A Release listing a Packages index of a terabyte is refused before the
+// index is fetched: its size is what is read into memory.
+func TestPackagesSizeCapped(t *testing.T) {
+	var fetched atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/dists/bookworm/Release":
+			fmt.Fprintf(w, "Suite: bookworm\nSHA256:\n %s %d main/binary-amd64/Packages.xz\n", strings.Repeat("a", 64), int64(1)<<40)
+		case "/dists/bookworm/main/binary-amd64/Packages.xz":
+			fetched.Add(1)
+			w.Write([]byte("x"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	a := &Archive{URL: srv.URL, Client: srv.Client()}
+	_, err := LoadIndex(context.Background(), a, "bookworm", []string{"main"}, []string{"amd64"})
+	if !errors.Is(err, download.ErrTooLarge) || fetched.Load() != 0 {
+		t.Fatalf("err = %v after %d fetches, want ErrTooLarge and none", err, fetched.Load())
 	}
 }
