@@ -174,11 +174,22 @@ func Read(r io.Reader) (*File, error) {
 	return &f, nil
 }
 
-// ReadFile reads a matrix file from disk.
+// maxFile caps a matrix file: every kernel of several distros is a few MiB.
+const maxFile = 64 << 20
+
+// ReadFile reads a matrix file from disk (or a pipe), at most 64 MiB.
 func ReadFile(name string) (*File, error) {
-	b, err := os.ReadFile(name)
+	in, err := os.Open(name)
 	if err != nil {
 		return nil, err
+	}
+	defer in.Close()
+	b, err := io.ReadAll(io.LimitReader(in, maxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFile {
+		return nil, fmt.Errorf("%s: more than %d bytes: %w", name, maxFile, ErrInvalid)
 	}
 	f, err := Read(bytes.NewReader(b))
 	if err != nil {

@@ -3,6 +3,7 @@ package matrix
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -76,4 +77,15 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A matrix "file" that never ends (a device, a pipe left open) is read up
+// to a cap, not until memory runs out.
+func TestReadFileCapped(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	if _, err := ReadFile("/dev/zero"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
 }
