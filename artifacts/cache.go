@@ -91,6 +91,45 @@ func (c *Cache) Lookup(id ID, want string) (Result, error) {
 	return c.check(p, id, want)
 }
 
+// Cached returns the artifact if the cache holds it verified (and matching
+// o.SHA256) and, when a store of s has an index key, a signed index of
+// that store lists its digest; ErrNotFound otherwise. It downloads no
+// artifact (it may read the stores' indexes). s may be nil: no store.
+func (c *Cache) Cached(ctx context.Context, s Store, id ID, o FetchOptions) (Result, error) {
+	want := ""
+	if o.SHA256 != "" {
+		var err error
+		if want, err = parseHexDigest(o.SHA256); err != nil {
+			return Result{}, err
+		}
+	}
+	p, err := c.Path(id)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.hit(ctx, s, p, id, want)
+}
+
+// hit is check plus the index keys of s: with a key, bytes cached earlier
+// (fetched without a key, or from another store) count only if a signed
+// index lists them.
+func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string) (Result, error) {
+	r, err := c.check(p, id, want)
+	if err != nil || s == nil {
+		return r, err
+	}
+	d, err := signedHit(ctx, s, id, r.SHA256, r.Size)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		c.log().Warn("cached artifact is not listed by a signed index; not using it", "path", p, "err", err)
+		return Result{}, ErrNotFound
+	}
+	r.From = d
+	return r, nil
+}
+
 func (c *Cache) check(p string, id ID, want string) (Result, error) {
 	rec, err := os.ReadFile(p + ".sha256")
 	if errors.Is(err, fs.ErrNotExist) {
@@ -155,7 +194,7 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	}
 	defer unlock()
 
-	if r, err := c.check(p, id, want); err == nil {
+	if r, err := c.hit(ctx, s, p, id, want); err == nil {
 		c.log().Debug("cache hit", "path", p)
 		return r, nil
 	} else if !errors.Is(err, ErrNotFound) {

@@ -140,9 +140,14 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	if s.Cache == nil {
 		return a, errors.New("loader: no artifact cache configured")
 	}
-	if r, err := s.Cache.Lookup(id, ""); err == nil {
+	// With an index key, a cached module counts only if a signed index of
+	// the configured stores lists it, however it got into the cache.
+	if r, err := s.Cache.Cached(ctx, s.Store, id, s.Fetch); err == nil {
 		a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginCache
+		a.Store = r.From.Store
 		return a, nil
+	} else if ctx.Err() != nil {
+		return a, ctx.Err()
 	} else if !errors.Is(err, artifacts.ErrNotFound) {
 		return a, fmt.Errorf("cache: %w", err)
 	}

@@ -280,3 +280,39 @@ func TestLocalCompilerPlan(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+// TestResolveIndexKeyCache: a module cached without an index key is not
+// reported "in the cache, verified" under --index-key when the signed
+// index lists another digest: the signed module is downloaded.
+func TestResolveIndexKeyCache(t *testing.T) {
+	ko := readKo(t)
+	other := bytes.Clone(ko)
+	other[len(other)-1] ^= 0xff // same module, other bytes
+	priv, pub, _ := artifacts.GenerateKey()
+	signKey, _ := artifacts.ParsePrivateKey(priv)
+	keys, _ := artifacts.ParsePublicKeys(pub)
+	f := kmodFacts("/")
+	id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
+
+	dir := t.TempDir()
+	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
+	e := artifacts.EntryFor(id)
+	sum := sha256.Sum256(ko)
+	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(ko))
+	if _, err := ps.Push(context.Background(), e, bytes.NewReader(ko)); err != nil {
+		t.Fatal(err)
+	}
+	cache := &artifacts.Cache{Dir: t.TempDir()}
+	if _, err := cache.Fetch(context.Background(), &fakeStore{data: other}, id, artifacts.FetchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	keyed, _ := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
+	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: cache, Store: keyed}
+	a, err := src.Resolve(context.Background(), f, ArtifactPolicy{Download: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Origin != OriginStore || a.SHA256 != e.SHA256 {
+		t.Fatalf("resolved %s (sha256 %s), want the signed module %s downloaded", a, a.SHA256, e.SHA256)
+	}
+}
