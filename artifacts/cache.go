@@ -50,7 +50,16 @@ type FetchOptions struct {
 	// Progress, when set, is called as bytes arrive (from the fetching
 	// goroutine; keep it quick).
 	Progress func(Progress)
+	// Check, when set, vets the verified bytes for the host (a kernel
+	// module's arch and vermagic) before they are cached, and a cached file
+	// before it counts as a hit. A download that fails it is not cached and
+	// the next store is tried; a cached file that fails it is a miss.
+	Check CheckFunc
 }
+
+// CheckFunc vets an artifact of size bytes read through r; name labels
+// errors.
+type CheckFunc func(name string, r io.ReaderAt, size int64) error
 
 // Result is a verified artifact on disk.
 type Result struct {
@@ -88,7 +97,7 @@ func (c *Cache) Lookup(id ID, want string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.check(p, id, want)
+	return c.check(p, id, want, nil)
 }
 
 // Cached returns the artifact if the cache holds it verified (and matching
@@ -107,14 +116,14 @@ func (c *Cache) Cached(ctx context.Context, s Store, id ID, o FetchOptions) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	return c.hit(ctx, s, p, id, want)
+	return c.hit(ctx, s, p, id, want, o.Check)
 }
 
 // hit is check plus the index keys of s: with a key, bytes cached earlier
 // (fetched without a key, or from another store) count only if a signed
 // index lists them.
-func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string) (Result, error) {
-	r, err := c.check(p, id, want)
+func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string, chk CheckFunc) (Result, error) {
+	r, err := c.check(p, id, want, chk)
 	if err != nil || s == nil {
 		return r, err
 	}
@@ -130,41 +139,73 @@ func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string) 
 	return r, nil
 }
 
-func (c *Cache) check(p string, id ID, want string) (Result, error) {
+func (c *Cache) check(p string, id ID, want string, chk CheckFunc) (Result, error) {
+	f, r, err := c.open(p, id, want, chk)
+	if err != nil {
+		return r, err
+	}
+	f.Close()
+	return r, nil
+}
+
+// open opens the cached file once and, through that descriptor, hashes it
+// against its record and runs chk: what was checked is what the caller
+// reads, whatever happens to the path meanwhile.
+func (c *Cache) open(p string, id ID, want string, chk CheckFunc) (*os.File, Result, error) {
 	rec, err := os.ReadFile(p + ".sha256")
 	if errors.Is(err, fs.ErrNotExist) {
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
 	if err != nil {
-		return Result{}, err
+		return nil, Result{}, err
 	}
 	recorded, err := parseSidecar(rec)
 	if err != nil {
 		// Records are written without fsync: after a crash one may be
 		// empty or torn. Download again rather than fail.
 		c.log().Warn("unreadable cache record; downloading again", "path", p+".sha256", "err", err)
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
 	if want != "" && want != recorded {
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
 	// File names carry no driver version: in a flat --output-dir, a file of
 	// another version must not pass for this one.
 	if !strings.Contains(string(rec), "\n"+recordID(id)) {
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
-	sum, n, err := hashFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Result{}, ErrNotFound
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) {
+		return nil, Result{}, ErrNotFound
 	}
 	if err != nil {
-		return Result{}, err
+		return nil, Result{}, err
+	}
+	sum, n, err := hashReader(f)
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil && !st.Mode().IsRegular() {
+			f.Close()
+			return nil, Result{}, ErrNotFound
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, Result{}, err
 	}
 	if sum != recorded {
+		f.Close()
 		c.log().Warn("cached artifact does not match its recorded digest; downloading again", "path", p, "recorded", recorded, "actual", sum)
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
-	return Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
+	if chk != nil {
+		if err := chk(filepath.Base(p), f, n); err != nil {
+			f.Close()
+			c.log().Warn("cached artifact does not fit this host; downloading again", "path", p, "err", err)
+			return nil, Result{}, ErrNotFound
+		}
+	}
+	return f, Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
 }
 
 // Fetch returns the artifact from the cache if it verifies there, else
@@ -194,7 +235,7 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	}
 	defer unlock()
 
-	if r, err := c.hit(ctx, s, p, id, want); err == nil {
+	if r, err := c.hit(ctx, s, p, id, want, o.Check); err == nil {
 		c.log().Debug("cache hit", "path", p)
 		return r, nil
 	} else if !errors.Is(err, ErrNotFound) {
@@ -285,33 +326,19 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	// its record again, so a torn or lost write costs a download, never a
 	// wrong file.
 	n, err := copyHashing(f, h, pw, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
+		f.Close()
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
 		return fail(err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	if d.Size >= 0 && n != d.Size {
-		return fail(fmt.Errorf("%w: got %d bytes, expected %d (truncated or wrong file)", ErrIntegrity, n, d.Size))
+	sum, err := c.vet(f, filepath.Base(p), n, h, d, published, want, o.Check)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		return Result{}, fmt.Errorf("cache: %w", cerr)
 	}
-	if err := checkELF(tmp); err != nil {
+	if err != nil {
 		return fail(err)
-	}
-	switch {
-	case published != "" && sum != published:
-		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, the store publishes sha256 %s", ErrIntegrity, n, sum, published))
-	case want != "" && sum != want:
-		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, expected %s", ErrIntegrity, n, sum, want))
-	}
-	if published == "" && want == "" {
-		c.log().Warn("the store publishes no digest for this artifact: only its size and ELF header were checked", "source", d.Source, "sha256", sum)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
@@ -323,19 +350,46 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	return Result{Path: p, SHA256: sum, Size: n, From: d}, nil
 }
 
+// vet checks the n bytes written to f (hashed into h) against what the
+// store publishes and what the caller wants, then runs chk on them; it
+// returns the sha256. f is read, not reopened: the bytes checked are the
+// bytes that get renamed into place.
+func (c *Cache) vet(f *os.File, name string, n int64, h hash.Hash, d Descriptor, published, want string, chk CheckFunc) (string, error) {
+	sum := hex.EncodeToString(h.Sum(nil))
+	if d.Size >= 0 && n != d.Size {
+		return "", fmt.Errorf("%w: got %d bytes, expected %d (truncated or wrong file)", ErrIntegrity, n, d.Size)
+	}
+	if err := checkELF(f); err != nil {
+		return "", err
+	}
+	switch {
+	case published != "" && sum != published:
+		return "", fmt.Errorf("%w: got %d bytes with sha256 %s, the store publishes sha256 %s", ErrIntegrity, n, sum, published)
+	case want != "" && sum != want:
+		return "", fmt.Errorf("%w: got %d bytes with sha256 %s, expected %s", ErrIntegrity, n, sum, want)
+	}
+	if chk != nil {
+		if err := chk(name, f, n); err != nil {
+			return "", fmt.Errorf("does not fit this host, not cached: %w", err)
+		}
+	}
+	if published == "" && want == "" {
+		c.log().Warn("the store publishes no digest for this artifact: only its size and ELF header were checked", "source", d.Source, "sha256", sum)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	return sum, nil
+}
+
 // recordID is the record's second line: what the file is.
 func recordID(id ID) string {
 	return "# " + id.DriverVersion + " " + id.Arch + "\n"
 }
 
-func checkELF(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+func checkELF(r io.ReaderAt) error {
 	head := make([]byte, 512)
-	k, _ := io.ReadFull(f, head)
+	k, _ := r.ReadAt(head, 0)
 	head = head[:k]
 	if bytes.HasPrefix(head, elfMagic) {
 		return nil

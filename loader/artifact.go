@@ -136,13 +136,17 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	}
 	id := f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod)
 	a := &Artifact{Name: id.FileName()}
+	// A module for another arch or kernel never enters the cache: a store
+	// serving one is passed over for the next, then for a build here.
+	fo := s.Fetch
+	fo.Check = moduleCheck(f)
 	what := fmt.Sprintf("no kmod for %s %s", f.Target.ID, f.Kernel.Release)
 	if s.Cache == nil {
 		return a, errors.New("loader: no artifact cache configured")
 	}
 	// With an index key, a cached module counts only if a signed index of
 	// the configured stores lists it, however it got into the cache.
-	if r, err := s.Cache.Cached(ctx, s.Store, id, s.Fetch); err == nil {
+	if r, err := s.Cache.Cached(ctx, s.Store, id, fo); err == nil {
 		a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginCache
 		a.Store = r.From.Store
 		return a, nil
@@ -162,7 +166,7 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	case p.DryRun:
 		a.Plan = append(a.Plan, "download from "+s.Store.Name())
 	default:
-		r, err := s.Cache.Fetch(ctx, s.Store, id, s.Fetch)
+		r, err := s.Cache.Fetch(ctx, s.Store, id, fo)
 		if err == nil {
 			a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginStore
 			a.Store, a.Source = r.From.Store, r.From.Source
@@ -212,7 +216,7 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 			}
 			return a, fmt.Errorf("%s: %s; compile: %w", what, strings.Join(reasons, "; "), err)
 		}
-		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{})
+		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{Check: fo.Check})
 		if err != nil {
 			return a, fmt.Errorf("%s: compiled module: %w", what, err)
 		}
@@ -225,6 +229,19 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 		return a, nil
 	}
 	return a, &resolveError{msg: what + ": " + strings.Join(reasons, "; "), fault: fault}
+}
+
+// moduleCheck is the preflight of a module for host f (ELF class and
+// machine, vermagic release, module name), as a cache check.
+func moduleCheck(f host.Facts) artifacts.CheckFunc {
+	want := kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName}
+	return func(name string, r io.ReaderAt, size int64) error {
+		info, err := kmod.Inspect(name, r, size)
+		if err != nil {
+			return err
+		}
+		return info.Check(name, want)
+	}
 }
 
 // resolveError explains every step that could not give the artifact. It
