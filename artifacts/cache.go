@@ -119,6 +119,34 @@ func (c *Cache) Cached(ctx context.Context, s Store, id ID, o FetchOptions) (Res
 	return c.hit(ctx, s, p, id, want, o.Check)
 }
 
+// Open opens the cached artifact for reading and verifies it through that
+// descriptor: it hashes to its record (and to sha256, when given) and passes
+// chk. Reading, preflighting and loading f then use the bytes verified,
+// even if the path is replaced meanwhile. ErrNotFound when it does not
+// verify. The caller closes f.
+func (c *Cache) Open(id ID, sha256 string, chk CheckFunc) (*os.File, Result, error) {
+	want := ""
+	if sha256 != "" {
+		var err error
+		if want, err = parseHexDigest(sha256); err != nil {
+			return nil, Result{}, err
+		}
+	}
+	p, err := c.Path(id)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	f, r, err := c.open(p, id, want, chk)
+	if err != nil {
+		return nil, r, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, r, err
+	}
+	return f, r, nil
+}
+
 // hit is check plus the index keys of s: with a key, bytes cached earlier
 // (fetched without a key, or from another store) count only if a signed
 // index lists them.

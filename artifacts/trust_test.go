@@ -1,8 +1,11 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -53,5 +56,27 @@ func TestIndexKeyCacheHit(t *testing.T) {
 	// Without a key the cache is trusted as before.
 	if r, err := c.Cached(ctx, us, testID, FetchOptions{}); err != nil || !r.Cached {
 		t.Fatalf("no key: %+v, %v", r, err)
+	}
+}
+
+// TestFilePushMismatchKeepsPublished: a push whose bytes do not match its
+// entry is refused and leaves the previously published file intact.
+func TestFilePushMismatchKeepsPublished(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := NewFileStore(dir, Options{})
+	old := publish(t, s, testID)[testID]
+	bad := elfBytes(t, len(old))
+	e := EntryFor(testID)
+	e.SHA256, e.Size = hexSum(old), int64(len(old)) // the entry of another file
+	if _, err := s.Push(context.Background(), e, bytes.NewReader(bad)); !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("mismatching push: %v, want ErrIntegrity", err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, testID.DriverVersion, testID.Arch, testID.FileName()))
+	if err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("published file after a refused push: %d bytes, %v; want the old %d bytes", len(got), err, len(old))
+	}
+	c := &Cache{Dir: t.TempDir()}
+	if r, err := c.Fetch(context.Background(), s, testID, FetchOptions{RequireDigest: true}); err != nil || r.SHA256 != hexSum(old) {
+		t.Fatalf("fetch after a refused push: %+v, %v", r, err)
 	}
 }

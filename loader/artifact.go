@@ -98,6 +98,20 @@ type Artifact struct {
 	Plan []string `json:"plan,omitempty"`
 	// Unavailable lists the steps that cannot give the artifact, and why.
 	Unavailable []string `json:"unavailable,omitempty"`
+
+	// file is Path open for reading, hashed and checked through this
+	// descriptor; the preflight and the load use it, never the path again.
+	file *os.File
+}
+
+// Close releases the open module file.
+func (a *Artifact) Close() error {
+	if a == nil || a.file == nil {
+		return nil
+	}
+	err := a.file.Close()
+	a.file = nil
+	return err
 }
 
 // String says where the artifact came from, in one line.
@@ -131,6 +145,21 @@ func (s *ArtifactSource) log() *slog.Logger {
 // it reports a cached artifact or the plan. When nothing can give the
 // artifact the error wraps ErrNoArtifact and says why for each step.
 func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPolicy) (*Artifact, error) {
+	a, err := s.resolve(ctx, f, p)
+	if err != nil || a.Path == "" {
+		return a, err
+	}
+	// One open file from here on: hashed against the record and
+	// preflighted through it, then loaded from it.
+	fd, r, err := s.Cache.Open(f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod), a.SHA256, moduleCheck(f))
+	if err != nil {
+		return a, fmt.Errorf("cache: %s changed after it was verified: %w", a.Path, err)
+	}
+	a.file, a.Path = fd, r.Path
+	return a, nil
+}
+
+func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPolicy) (*Artifact, error) {
 	if err := f.Target.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoArtifact, err)
 	}
