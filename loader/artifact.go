@@ -122,7 +122,11 @@ func (a *Artifact) String() string {
 	case OriginCache:
 		return a.Path + " (in the cache, verified)"
 	case OriginStore:
-		return fmt.Sprintf("%s (downloaded from %s, sha256 %s)", a.Path, a.Store, a.SHA256)
+		from := a.Store
+		if a.Source != "" {
+			from = a.Source // where the bytes came from, after redirects
+		}
+		return fmt.Sprintf("%s (downloaded from %s, sha256 %s)", a.Path, from, a.SHA256)
 	case OriginCompiled:
 		return fmt.Sprintf("%s (compiled on this node with %s)", a.Path, a.Compiler)
 	}
