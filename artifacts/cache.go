@@ -262,6 +262,10 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	defer unlock()
+	// We hold the lock: any temporary file for this artifact was left by a
+	// killed fetch. Remove it now, hit or miss, so that no run keeps its
+	// blocks.
+	c.removeParts(p)
 
 	if r, err := c.hit(ctx, s, p, id, want, o.Check); err == nil {
 		c.log().Debug("cache hit", "path", p)
@@ -269,9 +273,7 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	} else if !errors.Is(err, ErrNotFound) {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
-	// We hold the lock: any temporary file for this artifact was left by a
-	// killed fetch. Remove it and the stale record.
-	c.removeStale(p)
+	os.Remove(p + ".sha256") // the stale record
 
 	stores := []Store{s}
 	if m, ok := s.(*MultiStore); ok {
@@ -291,14 +293,20 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	return Result{}, fe
 }
 
-func (c *Cache) removeStale(p string) {
-	os.Remove(p + ".sha256")
-	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".part-*"))
-	for _, o := range olds {
+// removeParts removes the temporary files of the artifact and of its record.
+func (c *Cache) removeParts(p string) {
+	dir, base := filepath.Dir(p), filepath.Base(p)
+	olds, _ := filepath.Glob(filepath.Join(dir, "."+base+".part-*"))
+	recs, _ := filepath.Glob(filepath.Join(dir, "."+base+".sha256.part-*"))
+	for _, o := range append(olds, recs...) {
 		c.log().Debug("removing partial download", "path", o)
 		os.Remove(o)
 	}
 }
+
+// MaxArtifactSize bounds a download, whatever the server claims: driver
+// artifacts are a few megabytes.
+const MaxArtifactSize = 512 << 20
 
 // elfMagic starts every kernel module and BPF object.
 var elfMagic = []byte("\x7fELF")
@@ -334,30 +342,29 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	defer os.Remove(tmp) // no-op after the rename
 	h := sha256.New()
 	pw := &progressWriter{p: Progress{ID: id, Source: d.Source, Total: d.Size}, fn: o.Progress}
-	var src io.Reader = rc
-	if d.Size >= 0 {
-		src = io.LimitReader(rc, d.Size+1) // one more byte reveals an oversized body
+	// Nothing is reserved ahead (no fallocate of the size the server
+	// claims): the file holds only what arrived, and reading stops one byte
+	// past the published size and past MaxArtifactSize.
+	limit := int64(MaxArtifactSize)
+	if d.Size >= 0 && d.Size < limit {
+		limit = d.Size
 	}
-	if d.Size > 0 {
-		// Reserve the blocks now: the writes then only fill them, and a full
-		// disk shows before the download rather than after. KEEP_SIZE, so a
-		// short body still makes a short file. Filesystems without
-		// fallocate just skip this.
-		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, d.Size)
-		if errors.Is(err, unix.ENOSPC) {
-			f.Close()
-			return Result{}, fmt.Errorf("cache: %s needs %d bytes: %w (free space in %s or choose another cache directory)", filepath.Base(p), d.Size, err, filepath.Dir(p))
-		}
-	}
+	src := io.LimitReader(rc, limit+1) // one more byte reveals an oversized body
 	// No fsync, neither of this file nor of the record (see the comment on
 	// writeRecord): nothing here is trusted after a crash unless it hashes to
 	// its record again, so a torn or lost write costs a download, never a
 	// wrong file.
 	n, err := copyHashing(f, h, pw, src)
+	if err == nil && n > MaxArtifactSize {
+		err = fmt.Errorf("%w: larger than %d bytes: not a driver", ErrIntegrity, int64(MaxArtifactSize))
+	}
 	if err != nil {
 		f.Close()
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
+		}
+		if errors.Is(err, unix.ENOSPC) {
+			return Result{}, fmt.Errorf("cache: %s: %w (free space in %s or choose another cache directory)", filepath.Base(p), err, filepath.Dir(p))
 		}
 		return fail(err)
 	}
