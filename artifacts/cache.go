@@ -257,7 +257,12 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
-	unlock, err := lockFile(ctx, p+".lock")
+	// A flat --output-dir is the user's: lock the directory, leave no file.
+	lk := func() (func(), error) { return lockFile(ctx, p+".lock") }
+	if c.Flat {
+		lk = func() (func(), error) { return lockDir(ctx, dir) }
+	}
+	unlock, err := lk()
 	if err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}

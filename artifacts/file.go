@@ -125,7 +125,7 @@ func (s *FileStore) push(ctx context.Context, e Entry, r io.Reader) (Descriptor,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return d, err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".index.lock"))
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return d, err
 	}
@@ -217,7 +217,7 @@ func (s *FileStore) Reindex(ctx context.Context, driverName, version, arch strin
 		return nil, nil, err
 	}
 	dir := filepath.Dir(p)
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".index.lock"))
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}
