@@ -3,6 +3,7 @@ package artifacts
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,4 +46,17 @@ func TestSidecarBounded(t *testing.T) {
 		t.Errorf("client read %d bytes of a sidecar", n)
 	}
 	assertNothingTrusted(t, c, testID)
+}
+
+// TestInsecureNotSilent: --insecure turns TLS verification off for every
+// store; it says so.
+func TestInsecureNotSilent(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	if _, err := OpenAll([]string{"https://mirror.example/drivers"}, Options{Insecure: true, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "not verified") {
+		t.Errorf("--insecure logged %q, want a warning", logs.String())
+	}
 }
