@@ -180,6 +180,9 @@ func (c *Cache) check(p string, id ID, want string, chk CheckFunc) (Result, erro
 // against its record and runs chk: what was checked is what the caller
 // reads, whatever happens to the path meanwhile.
 func (c *Cache) open(p string, id ID, want string, chk CheckFunc) (*os.File, Result, error) {
+	if err := c.checkDirs(p); err != nil {
+		return nil, Result{}, err
+	}
 	rec, err := os.ReadFile(p + ".sha256")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, Result{}, ErrNotFound
@@ -256,6 +259,9 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
+	}
+	if err := c.checkDirs(p); err != nil {
+		return Result{}, err
 	}
 	// A flat --output-dir is the user's: lock the directory, leave no file.
 	lk := func() (func(), error) { return lockFile(ctx, p+".lock") }
