@@ -50,7 +50,16 @@ type FetchOptions struct {
 	// Progress, when set, is called as bytes arrive (from the fetching
 	// goroutine; keep it quick).
 	Progress func(Progress)
+	// Check, when set, vets the verified bytes for the host (a kernel
+	// module's arch and vermagic) before they are cached, and a cached file
+	// before it counts as a hit. A download that fails it is not cached and
+	// the next store is tried; a cached file that fails it is a miss.
+	Check CheckFunc
 }
+
+// CheckFunc vets an artifact of size bytes read through r; name labels
+// errors.
+type CheckFunc func(name string, r io.ReaderAt, size int64) error
 
 // Result is a verified artifact on disk.
 type Result struct {
@@ -88,44 +97,146 @@ func (c *Cache) Lookup(id ID, want string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return c.check(p, id, want)
+	return c.check(p, id, want, nil)
 }
 
-func (c *Cache) check(p string, id ID, want string) (Result, error) {
-	rec, err := os.ReadFile(p + ".sha256")
-	if errors.Is(err, fs.ErrNotExist) {
-		return Result{}, ErrNotFound
+// Cached returns the artifact if the cache holds it verified (and matching
+// o.SHA256) and, when a store of s has an index key, a signed index of
+// that store lists its digest; ErrNotFound otherwise. It downloads no
+// artifact (it may read the stores' indexes). s may be nil: no store.
+func (c *Cache) Cached(ctx context.Context, s Store, id ID, o FetchOptions) (Result, error) {
+	want := ""
+	if o.SHA256 != "" {
+		var err error
+		if want, err = parseHexDigest(o.SHA256); err != nil {
+			return Result{}, err
+		}
 	}
+	p, err := c.Path(id)
 	if err != nil {
 		return Result{}, err
+	}
+	return c.hit(ctx, s, p, id, want, o.Check)
+}
+
+// Open opens the cached artifact for reading and verifies it through that
+// descriptor: it hashes to its record (and to sha256, when given) and passes
+// chk. Reading, preflighting and loading f then use the bytes verified,
+// even if the path is replaced meanwhile. ErrNotFound when it does not
+// verify. The caller closes f.
+func (c *Cache) Open(id ID, sha256 string, chk CheckFunc) (*os.File, Result, error) {
+	want := ""
+	if sha256 != "" {
+		var err error
+		if want, err = parseHexDigest(sha256); err != nil {
+			return nil, Result{}, err
+		}
+	}
+	p, err := c.Path(id)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	f, r, err := c.open(p, id, want, chk)
+	if err != nil {
+		return nil, r, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, r, err
+	}
+	return f, r, nil
+}
+
+// hit is check plus the index keys of s: with a key, bytes cached earlier
+// (fetched without a key, or from another store) count only if a signed
+// index lists them.
+func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string, chk CheckFunc) (Result, error) {
+	r, err := c.check(p, id, want, chk)
+	if err != nil || s == nil {
+		return r, err
+	}
+	d, err := signedHit(ctx, s, id, r.SHA256, r.Size)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		c.log().Warn("cached artifact is not listed by a signed index; not using it", "path", p, "err", err)
+		return Result{}, ErrNotFound
+	}
+	r.From = d
+	return r, nil
+}
+
+func (c *Cache) check(p string, id ID, want string, chk CheckFunc) (Result, error) {
+	f, r, err := c.open(p, id, want, chk)
+	if err != nil {
+		return r, err
+	}
+	f.Close()
+	return r, nil
+}
+
+// open opens the cached file once and, through that descriptor, hashes it
+// against its record and runs chk: what was checked is what the caller
+// reads, whatever happens to the path meanwhile.
+func (c *Cache) open(p string, id ID, want string, chk CheckFunc) (*os.File, Result, error) {
+	if err := c.checkDirs(p); err != nil {
+		return nil, Result{}, err
+	}
+	rec, err := os.ReadFile(p + ".sha256")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Result{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, Result{}, err
 	}
 	recorded, err := parseSidecar(rec)
 	if err != nil {
 		// Records are written without fsync: after a crash one may be
 		// empty or torn. Download again rather than fail.
 		c.log().Warn("unreadable cache record; downloading again", "path", p+".sha256", "err", err)
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
 	if want != "" && want != recorded {
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
 	// File names carry no driver version: in a flat --output-dir, a file of
 	// another version must not pass for this one.
 	if !strings.Contains(string(rec), "\n"+recordID(id)) {
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
-	sum, n, err := hashFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Result{}, ErrNotFound
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) {
+		return nil, Result{}, ErrNotFound
 	}
 	if err != nil {
-		return Result{}, err
+		return nil, Result{}, err
+	}
+	sum, n, err := hashReader(f)
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil && !st.Mode().IsRegular() {
+			f.Close()
+			return nil, Result{}, ErrNotFound
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, Result{}, err
 	}
 	if sum != recorded {
+		f.Close()
 		c.log().Warn("cached artifact does not match its recorded digest; downloading again", "path", p, "recorded", recorded, "actual", sum)
-		return Result{}, ErrNotFound
+		return nil, Result{}, ErrNotFound
 	}
-	return Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
+	if chk != nil {
+		if err := chk(filepath.Base(p), f, n); err != nil {
+			f.Close()
+			c.log().Warn("cached artifact does not fit this host; downloading again", "path", p, "err", err)
+			return nil, Result{}, ErrNotFound
+		}
+	}
+	return f, Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
 }
 
 // Fetch returns the artifact from the cache if it verifies there, else
@@ -149,21 +260,31 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
-	unlock, err := lockFile(ctx, p+".lock")
+	if err := c.checkDirs(p); err != nil {
+		return Result{}, err
+	}
+	// A flat --output-dir is the user's: lock the directory, leave no file.
+	lk := func() (func(), error) { return lockFile(ctx, p+".lock") }
+	if c.Flat {
+		lk = func() (func(), error) { return lockDir(ctx, dir) }
+	}
+	unlock, err := lk()
 	if err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	defer unlock()
+	// We hold the lock: any temporary file for this artifact was left by a
+	// killed fetch. Remove it now, hit or miss, so that no run keeps its
+	// blocks.
+	c.removeParts(p)
 
-	if r, err := c.check(p, id, want); err == nil {
+	if r, err := c.hit(ctx, s, p, id, want, o.Check); err == nil {
 		c.log().Debug("cache hit", "path", p)
 		return r, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
-	// We hold the lock: any temporary file for this artifact was left by a
-	// killed fetch. Remove it and the stale record.
-	c.removeStale(p)
+	os.Remove(p + ".sha256") // the stale record
 
 	stores := []Store{s}
 	if m, ok := s.(*MultiStore); ok {
@@ -183,14 +304,20 @@ func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Resu
 	return Result{}, fe
 }
 
-func (c *Cache) removeStale(p string) {
-	os.Remove(p + ".sha256")
-	olds, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".part-*"))
-	for _, o := range olds {
+// removeParts removes the temporary files of the artifact and of its record.
+func (c *Cache) removeParts(p string) {
+	dir, base := filepath.Dir(p), filepath.Base(p)
+	olds, _ := filepath.Glob(filepath.Join(dir, "."+base+".part-*"))
+	recs, _ := filepath.Glob(filepath.Join(dir, "."+base+".sha256.part-*"))
+	for _, o := range append(olds, recs...) {
 		c.log().Debug("removing partial download", "path", o)
 		os.Remove(o)
 	}
 }
+
+// MaxArtifactSize bounds a download, whatever the server claims: driver
+// artifacts are a few megabytes.
+const MaxArtifactSize = 512 << 20
 
 // elfMagic starts every kernel module and BPF object.
 var elfMagic = []byte("\x7fELF")
@@ -226,53 +353,38 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	defer os.Remove(tmp) // no-op after the rename
 	h := sha256.New()
 	pw := &progressWriter{p: Progress{ID: id, Source: d.Source, Total: d.Size}, fn: o.Progress}
-	var src io.Reader = rc
-	if d.Size >= 0 {
-		src = io.LimitReader(rc, d.Size+1) // one more byte reveals an oversized body
+	// Nothing is reserved ahead (no fallocate of the size the server
+	// claims): the file holds only what arrived, and reading stops one byte
+	// past the published size and past MaxArtifactSize.
+	limit := int64(MaxArtifactSize)
+	if d.Size >= 0 && d.Size < limit {
+		limit = d.Size
 	}
-	if d.Size > 0 {
-		// Reserve the blocks now: the writes then only fill them, and a full
-		// disk shows before the download rather than after. KEEP_SIZE, so a
-		// short body still makes a short file. Filesystems without
-		// fallocate just skip this.
-		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, d.Size)
-		if errors.Is(err, unix.ENOSPC) {
-			f.Close()
-			return Result{}, fmt.Errorf("cache: %s needs %d bytes: %w (free space in %s or choose another cache directory)", filepath.Base(p), d.Size, err, filepath.Dir(p))
-		}
-	}
+	src := io.LimitReader(rc, limit+1) // one more byte reveals an oversized body
 	// No fsync, neither of this file nor of the record (see the comment on
 	// writeRecord): nothing here is trusted after a crash unless it hashes to
 	// its record again, so a torn or lost write costs a download, never a
 	// wrong file.
 	n, err := copyHashing(f, h, pw, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err == nil && n > MaxArtifactSize {
+		err = fmt.Errorf("%w: larger than %d bytes: not a driver", ErrIntegrity, int64(MaxArtifactSize))
 	}
 	if err != nil {
+		f.Close()
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
+		if errors.Is(err, unix.ENOSPC) {
+			return Result{}, fmt.Errorf("cache: %s: %w (free space in %s or choose another cache directory)", filepath.Base(p), err, filepath.Dir(p))
+		}
 		return fail(err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	if d.Size >= 0 && n != d.Size {
-		return fail(fmt.Errorf("%w: got %d bytes, expected %d (truncated or wrong file)", ErrIntegrity, n, d.Size))
+	sum, err := c.vet(f, filepath.Base(p), n, h, d, published, want, o.Check)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		return Result{}, fmt.Errorf("cache: %w", cerr)
 	}
-	if err := checkELF(tmp); err != nil {
+	if err != nil {
 		return fail(err)
-	}
-	switch {
-	case published != "" && sum != published:
-		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, the store publishes sha256 %s", ErrIntegrity, n, sum, published))
-	case want != "" && sum != want:
-		return fail(fmt.Errorf("%w: got %d bytes with sha256 %s, expected %s", ErrIntegrity, n, sum, want))
-	}
-	if published == "" && want == "" {
-		c.log().Warn("the store publishes no digest for this artifact: only its size and ELF header were checked", "source", d.Source, "sha256", sum)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
@@ -284,19 +396,46 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 	return Result{Path: p, SHA256: sum, Size: n, From: d}, nil
 }
 
+// vet checks the n bytes written to f (hashed into h) against what the
+// store publishes and what the caller wants, then runs chk on them; it
+// returns the sha256. f is read, not reopened: the bytes checked are the
+// bytes that get renamed into place.
+func (c *Cache) vet(f *os.File, name string, n int64, h hash.Hash, d Descriptor, published, want string, chk CheckFunc) (string, error) {
+	sum := hex.EncodeToString(h.Sum(nil))
+	if d.Size >= 0 && n != d.Size {
+		return "", fmt.Errorf("%w: got %d bytes, expected %d (truncated or wrong file)", ErrIntegrity, n, d.Size)
+	}
+	if err := checkELF(f); err != nil {
+		return "", err
+	}
+	switch {
+	case published != "" && sum != published:
+		return "", fmt.Errorf("%w: got %d bytes with sha256 %s, the store publishes sha256 %s", ErrIntegrity, n, sum, published)
+	case want != "" && sum != want:
+		return "", fmt.Errorf("%w: got %d bytes with sha256 %s, expected %s", ErrIntegrity, n, sum, want)
+	}
+	if chk != nil {
+		if err := chk(name, f, n); err != nil {
+			return "", fmt.Errorf("does not fit this host, not cached: %w", err)
+		}
+	}
+	if published == "" && want == "" {
+		c.log().Warn("the store publishes no digest for this artifact: only its size and ELF header were checked", "source", d.Source, "sha256", sum)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return "", fmt.Errorf("cache: %w", err)
+	}
+	return sum, nil
+}
+
 // recordID is the record's second line: what the file is.
 func recordID(id ID) string {
 	return "# " + id.DriverVersion + " " + id.Arch + "\n"
 }
 
-func checkELF(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+func checkELF(r io.ReaderAt) error {
 	head := make([]byte, 512)
-	k, _ := io.ReadFull(f, head)
+	k, _ := r.ReadAt(head, 0)
 	head = head[:k]
 	if bytes.HasPrefix(head, elfMagic) {
 		return nil

@@ -125,18 +125,21 @@ func (s *FileStore) push(ctx context.Context, e Entry, r io.Reader) (Descriptor,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return d, err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".index.lock"))
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return d, err
 	}
 	defer unlock()
-	sum, n, err := writeFileAtomic(p, 0o644, r)
+	// The digest is checked before the rename: a push that does not match
+	// its entry leaves the published file as it was.
+	_, _, err = writeFileAtomicChecked(p, 0o644, r, func(sum string, n int64) error {
+		if sum != e.SHA256 || n != e.Size {
+			return fmt.Errorf("%s: %w: read %d bytes sha256 %s, the entry says %d bytes sha256 %s", p, ErrIntegrity, n, sum, e.Size, e.SHA256)
+		}
+		return nil
+	})
 	if err != nil {
 		return d, err
-	}
-	if sum != e.SHA256 || n != e.Size {
-		os.Remove(p)
-		return d, fmt.Errorf("%s: %w: read %d bytes sha256 %s, the entry says %d bytes sha256 %s", p, ErrIntegrity, n, sum, e.Size, e.SHA256)
 	}
 	if _, _, err := writeFileAtomic(p+".sha256", 0o644, strings.NewReader(e.SHA256+"  "+e.File+"\n")); err != nil {
 		return d, err
@@ -214,7 +217,7 @@ func (s *FileStore) Reindex(ctx context.Context, driverName, version, arch strin
 		return nil, nil, err
 	}
 	dir := filepath.Dir(p)
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".index.lock"))
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -284,8 +287,12 @@ func hashFile(p string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
+	return hashReader(f)
+}
+
+func hashReader(r io.Reader) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return "", 0, err
 	}
@@ -295,6 +302,12 @@ func hashFile(p string) (string, int64, error) {
 // writeFileAtomic writes r to a temporary file beside p, fsyncs it,
 // renames it over p and fsyncs the directory; it returns the sha256 and size.
 func writeFileAtomic(p string, mode os.FileMode, r io.Reader) (string, int64, error) {
+	return writeFileAtomicChecked(p, mode, r, nil)
+}
+
+// writeFileAtomicChecked is writeFileAtomic that calls check with the
+// sha256 and size before the rename; an error leaves p untouched.
+func writeFileAtomicChecked(p string, mode os.FileMode, r io.Reader, check func(sum string, n int64) error) (string, int64, error) {
 	dir := filepath.Dir(p)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+".part-*")
 	if err != nil {
@@ -316,10 +329,16 @@ func writeFileAtomic(p string, mode os.FileMode, r io.Reader) (string, int64, er
 	if err != nil {
 		return "", 0, err
 	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if check != nil {
+		if err := check(sum, n); err != nil {
+			return sum, n, err
+		}
+	}
 	if err := os.Rename(tmp, p); err != nil {
 		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, syncDir(dir)
+	return sum, n, syncDir(dir)
 }
 
 func syncDir(dir string) error {

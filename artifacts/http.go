@@ -139,14 +139,62 @@ func NewHTTPStore(repo string, opts Options) (*HTTPStore, error) {
 			return nil, err
 		}
 	}
-	b := &httpBackend{repo: trimSlash(repo), client: client, o: o}
+	u, err := url.Parse(repo)
+	if err != nil {
+		return nil, fmt.Errorf("repo %q: %w", repo, err)
+	}
+	b := &httpBackend{repo: trimSlash(repo), origin: origin(u), o: o}
+	// A copy: the redirect policy names this store's origin.
+	c := *client
+	c.CheckRedirect = b.checkRedirect
+	b.client = &c
 	return &HTTPStore{newLayoutStore(repo, b, opts)}, nil
 }
 
 type httpBackend struct {
 	repo   string
+	origin string // scheme://host:port of repo
 	client *http.Client
 	o      HTTPOptions
+}
+
+// ErrRedirect: a store redirected where kdriver does not follow (from
+// https:// to plain http://).
+var ErrRedirect = errors.New("redirect refused")
+
+// origin is scheme://host:port, with the scheme's default port.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// checkRedirect never downgrades https to http, and sends the configured
+// headers (tokens, often) only to the store's own origin: Go's client keeps
+// custom headers across hosts, and a downgrade would send them in clear.
+func (b *httpBackend) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("%w: stopped after 10 redirects", ErrRedirect)
+	}
+	if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+		return fmt.Errorf("%w: %s redirects to %s: https to plain http", ErrRedirect, redact(via[len(via)-1].URL), redact(req.URL))
+	}
+	if origin(req.URL) != b.origin {
+		for k := range b.o.Headers {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
+// redact is the URL without credentials, query and fragment (presigned
+// redirect targets carry tokens there), for messages and reports.
+func redact(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.Fragment, c.RawFragment, c.ForceQuery = nil, "", "", "", false
+	return c.String()
 }
 
 func (b *httpBackend) url(version, arch, file string) string {
@@ -162,12 +210,13 @@ var (
 func (b *httpBackend) open(ctx context.Context, version, arch, file string) (io.ReadCloser, int64, string, error) {
 	u := b.url(version, arch, file)
 	ctx, cancel := context.WithTimeoutCause(ctx, b.o.Timeout, errTimeout)
-	body := &httpBody{b: b, ctx: ctx, cancelAll: cancel, url: u, total: -1, artifact: strings.HasSuffix(file, ".ko") || strings.HasSuffix(file, ".o")}
+	body := &httpBody{b: b, ctx: ctx, cancelAll: cancel, url: u, final: u, total: -1, artifact: strings.HasSuffix(file, ".ko") || strings.HasSuffix(file, ".o")}
 	if err := body.connect(); err != nil {
 		cancel()
 		return nil, -1, u, err
 	}
-	return body, body.total, u, nil
+	// Where the bytes come from: the end of any redirects.
+	return body, body.total, body.final, nil
 }
 
 // httpBody streams one file, resuming with Range after a cut-off.
@@ -185,6 +234,7 @@ type httpBody struct {
 	read     int64
 	total    int64
 	etag     string
+	final    string // the URL that answered, after redirects
 	attempts int
 }
 
@@ -295,6 +345,7 @@ func (h *httpBody) try() (err error, retry bool) {
 	if h.total < 0 && resp.StatusCode == http.StatusOK {
 		h.total = resp.ContentLength
 		h.etag = resp.Header.Get("ETag")
+		h.final = redact(resp.Request.URL)
 	}
 	h.cur = resp.Body
 	return nil, false

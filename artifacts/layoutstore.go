@@ -20,8 +20,13 @@ type backend interface {
 	url(version, arch, file string) string
 }
 
-// maxIndexSize bounds what is read for an index, signature or sidecar.
-const maxIndexSize = 64 << 20
+// maxIndexSize bounds what is read for an index; maxSmallSize for a
+// signature or a .sha256 sidecar (one line each), so a server streaming
+// without end costs a few kilobytes, not 64 MiB of memory per file.
+const (
+	maxIndexSize = 64 << 20
+	maxSmallSize = 4096
+)
 
 // layoutStore is the logic HTTP and file stores share: digests from the
 // index (signed when keys are configured) or from .sha256 sidecars, and
@@ -74,7 +79,7 @@ func (s *layoutStore) index(ctx context.Context, version, arch string) indexResu
 
 func (s *layoutStore) loadIndex(ctx context.Context, version, arch string) indexResult {
 	u := s.b.url(version, arch, IndexFile)
-	data, err := readSmall(ctx, s.b, version, arch, IndexFile)
+	data, err := readSmall(ctx, s.b, version, arch, IndexFile, maxIndexSize)
 	if err != nil {
 		return indexResult{err: fmt.Errorf("%s: %w", u, err)}
 	}
@@ -83,7 +88,7 @@ func (s *layoutStore) loadIndex(ctx context.Context, version, arch string) index
 	}
 	signed := false
 	if len(s.keys) > 0 {
-		sig, err := readSmall(ctx, s.b, version, arch, SignatureFile)
+		sig, err := readSmall(ctx, s.b, version, arch, SignatureFile, maxSmallSize)
 		if errors.Is(err, ErrNotFound) {
 			return indexResult{err: fmt.Errorf("%s: %w: no %s beside it; an index key is configured, so unsigned indexes are refused", u, ErrSignature, SignatureFile)}
 		}
@@ -105,18 +110,21 @@ func (s *layoutStore) loadIndex(ctx context.Context, version, arch string) index
 	return indexResult{ix: ix, signed: signed}
 }
 
-func readSmall(ctx context.Context, b backend, version, arch, file string) ([]byte, error) {
-	rc, _, _, err := b.open(ctx, version, arch, file)
+func readSmall(ctx context.Context, b backend, version, arch, file string, limit int64) ([]byte, error) {
+	rc, size, _, err := b.open(ctx, version, arch, file)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxIndexSize+1))
+	if size > limit {
+		return nil, fmt.Errorf("%s: %w: %d bytes, more than the %d allowed", file, ErrIntegrity, size, limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxIndexSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxIndexSize)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", file, ErrIntegrity, limit)
 	}
 	return data, nil
 }
@@ -175,7 +183,7 @@ func (s *layoutStore) fetch(ctx context.Context, id ID) (io.ReadCloser, Descript
 		d.Size = size
 	}
 	if d.Digest == "" {
-		data, err := readSmall(ctx, s.b, id.DriverVersion, id.Arch, file+".sha256")
+		data, err := readSmall(ctx, s.b, id.DriverVersion, id.Arch, file+".sha256", maxSmallSize)
 		switch {
 		case err == nil:
 			hex, perr := parseSidecar(data)

@@ -18,6 +18,21 @@ func lockFile(ctx context.Context, p string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
+	return lock(ctx, f)
+}
+
+// lockDir takes an exclusive flock on the directory itself: it leaves no
+// file behind, for directories whose content is the user's (an
+// --output-dir) or is served to others (a published store).
+func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	return lock(ctx, f)
+}
+
+func lock(ctx context.Context, f *os.File) (unlock func(), err error) {
 	delay := 5 * time.Millisecond
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
@@ -26,7 +41,7 @@ func lockFile(ctx context.Context, p string) (unlock func(), err error) {
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", p, err)
+			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 		}
 		select {
 		case <-ctx.Done():

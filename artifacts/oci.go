@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,11 +96,42 @@ func NewOCIStore(repo string, opts Options) (*OCIStore, error) {
 			return nil, err
 		}
 	}
-	s.rt = c.Transport
-	if s.rt == nil {
-		s.rt = http.DefaultTransport
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	s.rt = rt
+	if !opts.Insecure {
+		s.rt = tlsOnly{rt}
 	}
 	return s, nil
+}
+
+// ErrPlainHTTP: a request to a registry would have gone out without TLS.
+var ErrPlainHTTP = errors.New("plain HTTP refused")
+
+// tlsOnly refuses plain-HTTP requests except to loopback registries.
+// go-containerregistry itself falls back to plain HTTP for registries in
+// private address ranges when https fails (which anyone on the path can
+// make happen), and follows a redirect of a blob to http://.
+type tlsOnly struct{ rt http.RoundTripper }
+
+func (t tlsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(req.URL.Scheme, "https") && !isLoopback(req.URL.Hostname()) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %s %s: registries are spoken to over https (--insecure allows plain HTTP)", ErrPlainHTTP, req.Method, redact(req.URL))
+	}
+	return t.rt.RoundTrip(req)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Name implements Store.

@@ -126,6 +126,11 @@ func OpenAll(repos []string, opts Options) (*MultiStore, error) {
 	if len(repos) == 0 {
 		return nil, errors.New("no artifact store configured: give --repo URL")
 	}
+	if opts.Insecure {
+		// Never silent: this is for test registries, and it applies to
+		// every store of the run, https mirrors included.
+		opts.logger().Warn("TLS certificates are not verified and OCI registries may be spoken to in plain HTTP (--insecure)", "stores", strings.Join(repos, " "))
+	}
 	var stores []Store
 	for _, r := range repos {
 		s, err := Open(r, opts)

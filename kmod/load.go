@@ -28,8 +28,9 @@ var (
 )
 
 // Load loads the module at path with finit_module, passing params
-// ("key=value key2=value2"). Run Preflight first: the kernel's own error
-// for a wrong module is only "Invalid module format".
+// ("key=value key2=value2"). Prefer PreflightFile and LoadFile on one open
+// file: the kernel's own error for a wrong module is only "Invalid module
+// format", and a path can be replaced between a check and the load.
 func Load(ctx context.Context, path, params string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -39,7 +40,18 @@ func Load(ctx context.Context, path, params string) error {
 		return err
 	}
 	defer f.Close()
-	err = unix.FinitModule(int(f.Fd()), params, 0)
+	return LoadFile(ctx, f, params)
+}
+
+// LoadFile loads the module open as f with finit_module on that very
+// descriptor: what was hashed and preflighted through f is what the kernel
+// reads. f must not be open for writing (the kernel refuses, ETXTBSY).
+func LoadFile(ctx context.Context, f *os.File, params string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := f.Name()
+	err := unix.FinitModule(int(f.Fd()), params, 0)
 	switch {
 	case err == nil:
 		return nil

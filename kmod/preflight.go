@@ -169,11 +169,30 @@ func (i *Info) Check(file string, want Want) error {
 
 // Preflight inspects the module at path and checks it against want.
 func Preflight(path string, want Want) (*Info, error) {
-	info, err := InspectFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := info.Check(filepath.Base(path), want); err != nil {
+	defer f.Close()
+	return PreflightFile(f, want)
+}
+
+// PreflightFile inspects the module open as f and checks it against want,
+// reading only through f (so a LoadFile of f loads what was checked).
+func PreflightFile(f *os.File, want Want) (*Info, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, formatErr(filepath.Base(f.Name()), "not a regular file")
+	}
+	name := filepath.Base(f.Name())
+	info, err := Inspect(name, f, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	if err := info.Check(name, want); err != nil {
 		return info, err
 	}
 	return info, nil

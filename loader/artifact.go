@@ -98,6 +98,20 @@ type Artifact struct {
 	Plan []string `json:"plan,omitempty"`
 	// Unavailable lists the steps that cannot give the artifact, and why.
 	Unavailable []string `json:"unavailable,omitempty"`
+
+	// file is Path open for reading, hashed and checked through this
+	// descriptor; the preflight and the load use it, never the path again.
+	file *os.File
+}
+
+// Close releases the open module file.
+func (a *Artifact) Close() error {
+	if a == nil || a.file == nil {
+		return nil
+	}
+	err := a.file.Close()
+	a.file = nil
+	return err
 }
 
 // String says where the artifact came from, in one line.
@@ -108,7 +122,11 @@ func (a *Artifact) String() string {
 	case OriginCache:
 		return a.Path + " (in the cache, verified)"
 	case OriginStore:
-		return fmt.Sprintf("%s (downloaded from %s, sha256 %s)", a.Path, a.Store, a.SHA256)
+		from := a.Store
+		if a.Source != "" {
+			from = a.Source // where the bytes came from, after redirects
+		}
+		return fmt.Sprintf("%s (downloaded from %s, sha256 %s)", a.Path, from, a.SHA256)
 	case OriginCompiled:
 		return fmt.Sprintf("%s (compiled on this node with %s)", a.Path, a.Compiler)
 	}
@@ -131,18 +149,42 @@ func (s *ArtifactSource) log() *slog.Logger {
 // it reports a cached artifact or the plan. When nothing can give the
 // artifact the error wraps ErrNoArtifact and says why for each step.
 func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPolicy) (*Artifact, error) {
+	a, err := s.resolve(ctx, f, p)
+	if err != nil || a.Path == "" {
+		return a, err
+	}
+	// One open file from here on: hashed against the record and
+	// preflighted through it, then loaded from it.
+	fd, r, err := s.Cache.Open(f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod), a.SHA256, moduleCheck(f))
+	if err != nil {
+		return a, fmt.Errorf("cache: %s changed after it was verified: %w", a.Path, err)
+	}
+	a.file, a.Path = fd, r.Path
+	return a, nil
+}
+
+func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPolicy) (*Artifact, error) {
 	if err := f.Target.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoArtifact, err)
 	}
 	id := f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod)
 	a := &Artifact{Name: id.FileName()}
+	// A module for another arch or kernel never enters the cache: a store
+	// serving one is passed over for the next, then for a build here.
+	fo := s.Fetch
+	fo.Check = moduleCheck(f)
 	what := fmt.Sprintf("no kmod for %s %s", f.Target.ID, f.Kernel.Release)
 	if s.Cache == nil {
 		return a, errors.New("loader: no artifact cache configured")
 	}
-	if r, err := s.Cache.Lookup(id, ""); err == nil {
+	// With an index key, a cached module counts only if a signed index of
+	// the configured stores lists it, however it got into the cache.
+	if r, err := s.Cache.Cached(ctx, s.Store, id, fo); err == nil {
 		a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginCache
+		a.Store = r.From.Store
 		return a, nil
+	} else if ctx.Err() != nil {
+		return a, ctx.Err()
 	} else if !errors.Is(err, artifacts.ErrNotFound) {
 		return a, fmt.Errorf("cache: %w", err)
 	}
@@ -157,7 +199,7 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	case p.DryRun:
 		a.Plan = append(a.Plan, "download from "+s.Store.Name())
 	default:
-		r, err := s.Cache.Fetch(ctx, s.Store, id, s.Fetch)
+		r, err := s.Cache.Fetch(ctx, s.Store, id, fo)
 		if err == nil {
 			a.Path, a.SHA256, a.Origin = r.Path, r.SHA256, OriginStore
 			a.Store, a.Source = r.From.Store, r.From.Source
@@ -207,7 +249,7 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 			}
 			return a, fmt.Errorf("%s: %s; compile: %w", what, strings.Join(reasons, "; "), err)
 		}
-		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{})
+		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{Check: fo.Check})
 		if err != nil {
 			return a, fmt.Errorf("%s: compiled module: %w", what, err)
 		}
@@ -220,6 +262,19 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 		return a, nil
 	}
 	return a, &resolveError{msg: what + ": " + strings.Join(reasons, "; "), fault: fault}
+}
+
+// moduleCheck is the preflight of a module for host f (ELF class and
+// machine, vermagic release, module name), as a cache check.
+func moduleCheck(f host.Facts) artifacts.CheckFunc {
+	want := kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName}
+	return func(name string, r io.ReaderAt, size int64) error {
+		info, err := kmod.Inspect(name, r, size)
+		if err != nil {
+			return err
+		}
+		return info.Check(name, want)
+	}
 }
 
 // resolveError explains every step that could not give the artifact. It

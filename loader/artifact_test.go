@@ -280,3 +280,106 @@ func TestLocalCompilerPlan(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+// TestResolveIndexKeyCache: a module cached without an index key is not
+// reported "in the cache, verified" under --index-key when the signed
+// index lists another digest: the signed module is downloaded.
+func TestResolveIndexKeyCache(t *testing.T) {
+	ko := readKo(t)
+	other := bytes.Clone(ko)
+	other[len(other)-1] ^= 0xff // same module, other bytes
+	priv, pub, _ := artifacts.GenerateKey()
+	signKey, _ := artifacts.ParsePrivateKey(priv)
+	keys, _ := artifacts.ParsePublicKeys(pub)
+	f := kmodFacts("/")
+	id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
+
+	dir := t.TempDir()
+	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
+	e := artifacts.EntryFor(id)
+	sum := sha256.Sum256(ko)
+	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(ko))
+	if _, err := ps.Push(context.Background(), e, bytes.NewReader(ko)); err != nil {
+		t.Fatal(err)
+	}
+	cache := &artifacts.Cache{Dir: t.TempDir()}
+	if _, err := cache.Fetch(context.Background(), &fakeStore{data: other}, id, artifacts.FetchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	keyed, _ := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
+	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: cache, Store: keyed}
+	a, err := src.Resolve(context.Background(), f, ArtifactPolicy{Download: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Origin != OriginStore || a.SHA256 != e.SHA256 {
+		t.Fatalf("resolved %s (sha256 %s), want the signed module %s downloaded", a, a.SHA256, e.SHA256)
+	}
+}
+
+// TestResolveWrongModulePassedOver: a store serving a module for another
+// arch or kernel (with a matching digest) does not get it into the cache;
+// the next store is tried, then a build on the node, and a later run is
+// not stuck with it.
+func TestResolveWrongModulePassedOver(t *testing.T) {
+	ko := readKo(t)
+	arm, err := os.ReadFile("../kmod/testdata/kdriver-6.1.0-56-arm64.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := kmodFacts("/")
+	otherKernel := kmodFacts("/")
+	otherKernel.Kernel.Release = "6.1.0-57-amd64" // the cached name stays that of f's target
+	all := ArtifactPolicy{Download: true, Compile: true}
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+	t.Run("next store", func(t *testing.T) {
+		src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+			Store: artifacts.NewMultiStore(&fakeStore{data: arm}, &fakeStore{data: ko})}
+		a, err := src.Resolve(context.Background(), f, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Origin != OriginStore || a.SHA256 != sum(ko) {
+			t.Fatalf("resolved %s (sha256 %s), want the second store's module", a, a.SHA256)
+		}
+	})
+	t.Run("then compile", func(t *testing.T) {
+		cc := &fakeCompiler{data: ko}
+		src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+			Store: &fakeStore{data: arm}, Compiler: cc}
+		a, err := src.Resolve(context.Background(), f, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Origin != OriginCompiled || cc.calls != 1 || !strings.Contains(a.Download, "built for arch aarch64") {
+			t.Fatalf("resolved %s after %d builds (download: %s), want it compiled after the arch mismatch", a, cc.calls, a.Download)
+		}
+	})
+	t.Run("no fallback: the error says why", func(t *testing.T) {
+		src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+			Store: &fakeStore{data: ko}}
+		_, err := src.Resolve(context.Background(), otherKernel, ArtifactPolicy{Download: true})
+		if !errors.Is(err, ErrNoArtifact) || !strings.Contains(err.Error(), "6.1.0-57-amd64") {
+			t.Fatalf("wrong kernel: %v", err)
+		}
+		// Nothing was cached: the same run again fails the same honest way,
+		// and a run for the module's own kernel downloads it.
+		if _, err := src.Cache.Cached(context.Background(), nil, f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod),
+			artifacts.FetchOptions{}); !errors.Is(err, artifacts.ErrNotFound) {
+			t.Fatalf("a module that failed preflight was cached: %v", err)
+		}
+	})
+	t.Run("cached by an older kdriver", func(t *testing.T) {
+		cache := &artifacts.Cache{Dir: t.TempDir()}
+		id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
+		if _, err := cache.Fetch(context.Background(), &fakeStore{data: arm}, id, artifacts.FetchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: cache, Store: &fakeStore{data: ko}}
+		a, err := src.Resolve(context.Background(), f, ArtifactPolicy{Download: true})
+		if err != nil || a.Origin != OriginStore || a.SHA256 != sum(ko) {
+			t.Fatalf("resolved %v (%v), want the wrong cached module replaced by a download", a, err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/kdriver/kdriver/events"
@@ -33,9 +34,11 @@ type kmodDriver struct {
 	cfg DriverConfig
 	// artifact is the module Preflight resolved (nil: none yet).
 	artifact *Artifact
+	// load is kmod.LoadFile (tests replace it: this host cannot load modules).
+	load func(ctx context.Context, f *os.File, params string) error
 }
 
-func newKmodDriver(cfg DriverConfig) *kmodDriver { return &kmodDriver{cfg: cfg} }
+func newKmodDriver(cfg DriverConfig) *kmodDriver { return &kmodDriver{cfg: cfg, load: kmod.LoadFile} }
 
 func (d *kmodDriver) Type() DriverType { return Kmod }
 
@@ -52,9 +55,14 @@ func (d *kmodDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	d.artifact.Close()
 	d.artifact = nil
 	if file := d.cfg.Kmod.File; file != "" {
-		d.artifact = &Artifact{Name: filepath.Base(file), Path: file, Origin: OriginFile}
+		fd, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", file, err)
+		}
+		d.artifact = &Artifact{Name: filepath.Base(file), Path: file, Origin: OriginFile, file: fd}
 	} else {
 		if d.loaded(f) {
 			return []string{"module " + kmod.ModuleName + " is loaded"}, nil
@@ -76,8 +84,9 @@ func (d *kmodDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 		}
 	}
 	file := d.artifact.Path
-	info, err := kmod.Preflight(file, kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName})
+	info, err := kmod.PreflightFile(d.artifact.file, kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName})
 	if err != nil {
+		d.artifact.Close()
 		return nil, err
 	}
 	lines := []string{fmt.Sprintf("%s: %s module %s for kernel %s (version %s)",
@@ -96,11 +105,14 @@ func (d *kmodDriver) Install(ctx context.Context, f host.Facts, _ InstallOptions
 	if d.loaded(f) {
 		return "module " + kmod.ModuleName + " already loaded, kept (kdriver cleanup unloads it)", nil
 	}
-	if d.artifact == nil || d.artifact.Path == "" {
+	if d.artifact == nil || d.artifact.file == nil {
 		return "", fmt.Errorf("%w: module %s: no module file (run the preflight first)", ErrNoArtifact, kmod.ModuleName)
 	}
-	file := d.artifact.Path
-	if err := kmod.Load(ctx, file, d.cfg.Kmod.Params); err != nil {
+	// The descriptor the preflight read (and, from the cache, hashed):
+	// replacing the path since then changes nothing.
+	err := d.load(ctx, d.artifact.file, d.cfg.Kmod.Params)
+	d.artifact.Close()
+	if err != nil {
 		if errors.Is(err, kmod.ErrNoModuleSupport) {
 			return "", fmt.Errorf("%w: %w", ErrUnsupported, err)
 		}

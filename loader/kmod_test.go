@@ -1,11 +1,18 @@
 package loader
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kmod"
@@ -63,5 +70,70 @@ func TestKmodNoFile(t *testing.T) {
 	msg, err := d.Cleanup(context.Background())
 	if err != nil || !strings.Contains(msg, "not loaded") {
 		t.Fatalf("cleanup with nothing loaded: %q, %v", msg, err)
+	}
+}
+
+// TestKmodLoadsWhatWasChecked: the module given to finit_module is the one
+// hashed and preflighted, through one open file: replacing the path between
+// the preflight and the load (a swapped cache file with a forged record, or
+// a --file rewritten) does not change what is loaded.
+func TestKmodLoadsWhatWasChecked(t *testing.T) {
+	ko := readKo(t)
+	arm, err := os.ReadFile("../kmod/testdata/kdriver-6.1.0-56-arm64.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := kmod.Loaded("", kmod.ModuleName); ok {
+		testenv.Missing(t, "a kdriver module is loaded on this host: unload it (kdriver cleanup)")
+	}
+	swap := func(t *testing.T, p string, b []byte) {
+		t.Helper()
+		tmp := p + ".evil"
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		rec := hex.EncodeToString(s[:])
+		if old, err := os.ReadFile(p + ".sha256"); err == nil {
+			_, rest, _ := strings.Cut(string(old), "  ")
+			os.WriteFile(p+".sha256", []byte(rec+"  "+rest), 0o644)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  func(t *testing.T) KmodOptions
+	}{
+		{"from the cache", func(t *testing.T) KmodOptions {
+			src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+				Store: &fakeStore{data: ko}}
+			return KmodOptions{Artifacts: src, Policy: ArtifactPolicy{Download: true}}
+		}},
+		{"--file", func(t *testing.T) KmodOptions {
+			p := filepath.Join(t.TempDir(), "kdriver.ko")
+			os.WriteFile(p, ko, 0o644)
+			return KmodOptions{File: p}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newKmodDriver(DriverConfig{Kmod: tc.cfg(t)})
+			var loaded []byte
+			d.load = func(_ context.Context, f *os.File, _ string) error {
+				loaded, err = io.ReadAll(f)
+				return err
+			}
+			if _, err := d.Preflight(context.Background(), kmodFacts("/")); err != nil {
+				t.Fatal(err)
+			}
+			swap(t, d.Artifact().Path, arm)
+			if _, err := d.Install(context.Background(), kmodFacts("/"), InstallOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(loaded, ko) {
+				t.Fatalf("loaded %d bytes that are not the preflighted module (%d bytes)", len(loaded), len(ko))
+			}
+		})
 	}
 }
