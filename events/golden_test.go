@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -113,7 +111,10 @@ func TestGoldenC(t *testing.T) {
 		}
 	}
 	if cc == "" {
-		testenv.Missing(t, "no C compiler (cc, gcc, clang) to build c/golden.c")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: no C compiler (cc, gcc, clang) to build c/golden.c")
+		}
+		t.Skip("no C compiler")
 	}
 	bin := filepath.Join(t.TempDir(), "golden")
 	out, err := exec.Command(cc, "-std=gnu11", "-Wall", "-Werror", "-Ic", "-o", bin, "c/golden.c").CombinedOutput()
