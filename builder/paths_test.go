@@ -16,16 +16,16 @@ import (
 // written outside the cache.
 func TestRunRefusesPathNames(t *testing.T) {
 	tests := []struct {
-		name string
-		edit func(*matrix.Target)
+		field string
+		edit  func(*matrix.Target)
 	}{
 		{"name", func(t *matrix.Target) { t.Name = "../../../escaped" }},
-		{"fixed release", func(t *matrix.Target) { t.FixedKernelRelease = "../../../../escaped" }},
-		{"target id", func(t *matrix.Target) { t.TargetID = "x/../../../../../escaped" }},
-		{"kernel release", func(t *matrix.Target) { t.KernelRelease = "../../../../../../escaped" }},
+		{"fixed_kernel_release", func(t *matrix.Target) { t.FixedKernelRelease = "../../../../escaped" }},
+		{"target_id", func(t *matrix.Target) { t.TargetID = "x/../../../../../escaped" }},
+		{"kernel_release", func(t *matrix.Target) { t.KernelRelease = "../../../../../../escaped" }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.field, func(t *testing.T) {
 			top := t.TempDir()
 			work := filepath.Join(top, "a", "b")
 			targets := fakeTargets(t, 1)
@@ -36,8 +36,8 @@ func TestRunRefusesPathNames(t *testing.T) {
 				t.Fatalf("err = %v, want ErrFailed", err)
 			}
 			r := rep.Results[0]
-			if r.Status != StatusFailed || !strings.Contains(r.Error, targets[0].Name) || len(be.calls) != 0 {
-				t.Errorf("result %+v, %d builds: want refused naming the target", r, len(be.calls))
+			if r.Status != StatusFailed || !strings.Contains(r.Error, targets[0].Name) || !strings.Contains(r.Error, tt.field) || len(be.calls) != 0 {
+				t.Errorf("result %+v, %d builds: want refused naming the target and %s", r, len(be.calls), tt.field)
 			}
 			filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
 				if d != nil && strings.Contains(d.Name(), "escaped") {
