@@ -79,8 +79,11 @@ func arHeader(r io.Reader) (string, int64, error) {
 	return name, size, nil
 }
 
-// maxLZMADict caps the dictionary an lzma stream may ask for.
-const maxLZMADict = 64 << 20
+// Caps on the memory a compressed stream may ask the decoder to keep.
+const (
+	maxLZMADict   = 64 << 20
+	maxZstdWindow = 128 << 20
+)
 
 // decompressor returns a reader for a compression suffix (".xz", ".zst",
 // ".gz", ".bz2", "") or a compressor name as RPM spells it.
@@ -108,7 +111,10 @@ func decompressor(kind string, r io.Reader) (io.Reader, func(), error) {
 		}
 		return xr, nop, nil
 	case ".zst", "zstd":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		// The frame header names the window the decoder keeps in memory;
+		// zstd --ultra -22 uses 128 MiB, packagers far less.
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30),
+			zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return nil, nop, fmt.Errorf("zstd: %w: %w", ErrFormat, err)
 		}
