@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
+	"time"
 
 	"github.com/kdriver/kdriver/builder/unpack"
 )
@@ -158,4 +161,24 @@ func checkTree(tree *os.Root) error {
 		}
 		return fmt.Errorf("%s: a %v, not a file, folder or link: %w", p, m.Type(), ErrUnsafeTree)
 	})
+}
+
+// staleAfter is how old a temporary folder of the store must be before it
+// is taken for one a crash left (an extraction or assembly takes minutes).
+const staleAfter = 24 * time.Hour
+
+// sweep removes the temporary folders a killed kdriver left in dir: they
+// are never trusted (only a rename makes a folder complete), but they hold
+// whole header trees.
+func sweep(dir string, log *slog.Logger) {
+	old, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, p := range old {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < staleAfter {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			log.Warn("stale temporary folder not removed", "path", p, "err", err)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/internal/debtest"
@@ -125,5 +126,32 @@ func TestOldExtractionNotTrusted(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(tree.KDIR, "Makefile")); string(b) != "all:\n" {
 		t.Errorf("old extraction used: Makefile %q", b)
+	}
+}
+
+// Temporary folders a killed kdriver left (whole header trees) are removed
+// once stale; a recent one (another kdriver at work) is left alone.
+func TestStaleTemporaryFoldersSwept(t *testing.T) {
+	tg := ordered(t, debtest.Deb(debtest.Entry{Name: mk, Body: "all:\n"}))
+	dir := t.TempDir()
+	old := []string{filepath.Join(dir, "trees", ".tmp-1"), filepath.Join(dir, "pkgs", ".tmp-2")}
+	recent := filepath.Join(dir, "trees", ".tmp-3")
+	for _, d := range append(old, recent) {
+		os.MkdirAll(filepath.Join(d, "usr/src"), 0o755)
+	}
+	for _, d := range old {
+		long := time.Now().Add(-48 * time.Hour)
+		os.Chtimes(d, long, long)
+	}
+	if _, err := (&Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}}).Tree(context.Background(), tg); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range old {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s left behind", d)
+		}
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent %s removed: %v", recent, err)
 	}
 }

@@ -135,6 +135,7 @@ func (s *Store) Tree(ctx context.Context, t matrix.Target) (*Tree, error) {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, err
 	}
+	sweep(filepath.Dir(final), s.log())
 	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-")
 	if err != nil {
 		return nil, err
@@ -212,6 +213,7 @@ func (s *Store) extract(ctx context.Context, p matrix.Package) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
+	sweep(filepath.Dir(dir), s.log())
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
 	if err != nil {
 		return err
