@@ -198,7 +198,7 @@ func redact(u *url.URL) string {
 }
 
 func (b *httpBackend) url(version, arch, file string) string {
-	return b.repo + "/" + EscapeVersion(version) + "/" + arch + "/" + file
+	return layoutURL(b.repo, version, arch, file)
 }
 
 // Errors that end one attempt; their text goes into messages.
@@ -209,6 +209,12 @@ var (
 
 func (b *httpBackend) open(ctx context.Context, version, arch, file string) (io.ReadCloser, int64, string, error) {
 	u := b.url(version, arch, file)
+	// As on disk: no element may leave its folder ("..", "/").
+	for _, c := range [][2]string{{"driver version", version}, {"arch", arch}, {"file", file}} {
+		if err := checkName(c[0], c[1]); err != nil {
+			return nil, -1, u, err
+		}
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, b.o.Timeout, errTimeout)
 	body := &httpBody{b: b, ctx: ctx, cancelAll: cancel, url: u, final: u, total: -1, artifact: strings.HasSuffix(file, ".ko") || strings.HasSuffix(file, ".o")}
 	if err := body.connect(); err != nil {
