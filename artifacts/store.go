@@ -30,7 +30,8 @@ type Descriptor struct {
 	Digest string `json:"digest,omitempty"`
 	// Size in bytes; -1 when unknown.
 	Size int64 `json:"size"`
-	// Source is the URL or reference the bytes come from.
+	// Source is the URL or reference the bytes come from: for HTTP stores
+	// the URL that answered after any redirects, without its query.
 	Source string `json:"source"`
 	// Store is the repository URL of the store.
 	Store string `json:"store"`
