@@ -130,6 +130,7 @@ func (s *FileStore) push(ctx context.Context, e Entry, r io.Reader) (Descriptor,
 		return d, err
 	}
 	defer unlock()
+	removePublishParts(dir)
 	// The digest is checked before the rename: a push that does not match
 	// its entry leaves the published file as it was.
 	_, _, err = writeFileAtomicChecked(p, 0o644, r, func(sum string, n int64) error {
@@ -222,6 +223,7 @@ func (s *FileStore) Reindex(ctx context.Context, driverName, version, arch strin
 		return nil, nil, err
 	}
 	defer unlock()
+	removePublishParts(dir)
 	old, err := s.readLocalIndex(version, arch)
 	if err != nil {
 		return nil, nil, err
@@ -339,6 +341,16 @@ func writeFileAtomicChecked(p string, mode os.FileMode, r io.Reader, check func(
 		return "", 0, err
 	}
 	return sum, n, syncDir(dir)
+}
+
+// removePublishParts removes temporary files a killed publisher left in a
+// published folder (the web server would serve them). Only the holder of
+// the folder's lock writes there, so under the lock every one is stale.
+func removePublishParts(dir string) {
+	parts, _ := filepath.Glob(filepath.Join(dir, ".*.part-*"))
+	for _, p := range parts {
+		os.Remove(p)
+	}
 }
 
 func syncDir(dir string) error {

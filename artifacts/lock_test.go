@@ -65,3 +65,21 @@ func names(t *testing.T, dir string) string {
 	}
 	return strings.Join(n, " ")
 }
+
+// TestPublishRemovesKilledParts: the temporary file of a publisher killed
+// mid-write is removed by the next push into that folder, not served
+// forever.
+func TestPublishRemovesKilledParts(t *testing.T) {
+	store := t.TempDir()
+	ps, _ := NewFileStore(store, Options{})
+	publish(t, ps, testID)
+	dir := store + "/" + testID.DriverVersion + "/" + testID.Arch
+	left := dir + "/." + testID.FileName() + ".part-999"
+	if err := os.WriteFile(left, elfBytes(t, 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, ps, withKernel(testID, KindKmod, "5.15.0-1060-aws"))
+	if _, err := os.Stat(left); err == nil {
+		t.Errorf("a killed publisher's partial file is still served: %s", left)
+	}
+}
