@@ -76,9 +76,9 @@ func publishStores(g *globals, so *storeFlags, signKey string) ([]artifacts.Push
 		return nil, err
 	}
 	if signKey != "" {
-		data, err := os.ReadFile(signKey)
+		data, err := readInputFile("--sign-key", signKey, maxKeySize)
 		if err != nil {
-			return nil, usageError{"--sign-key: " + err.Error()}
+			return nil, err
 		}
 		if opts.SignKey, err = artifacts.ParsePrivateKey(data); err != nil {
 			return nil, usageError{fmt.Sprintf("--sign-key %s: %v", signKey, err)}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -77,9 +76,9 @@ func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
 // host_root) and sets the flags that neither the command line nor the
 // environment set.
 func applyConfig(fs *pflag.FlagSet, path string) error {
-	data, err := os.ReadFile(path)
+	data, err := readInputFile("--config", path, maxConfigSize)
 	if err != nil {
-		return usageError{fmt.Sprintf("--config: %v", err)}
+		return err
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(data, &m); err != nil {

@@ -66,9 +66,9 @@ func (o *storeFlags) options(g *globals) (artifacts.Options, error) {
 	}
 	opts := artifacts.Options{HTTP: h, Insecure: o.Insecure, Logger: g.logger}
 	if o.IndexKey != "" {
-		data, err := os.ReadFile(o.IndexKey)
+		data, err := readInputFile("--index-key", o.IndexKey, maxKeySize)
 		if err != nil {
-			return opts, usageError{"--index-key: " + err.Error()}
+			return opts, err
 		}
 		if opts.IndexKeys, err = artifacts.ParsePublicKeys(data); err != nil {
 			return opts, usageError{fmt.Sprintf("--index-key %s: %v", o.IndexKey, err)}

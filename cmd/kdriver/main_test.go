@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/kdriver/kdriver/internal/testenv"
@@ -17,8 +17,9 @@ import (
 // "falco-driver-loader" inside its scripts.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kdriver":             func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
-		"falco-driver-loader": func() { os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr)) },
+		// main itself, so that scripts see its signal handling (exit 130).
+		"kdriver":             main,
+		"falco-driver-loader": main,
 	})
 }
 
@@ -39,7 +40,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":  cmdExits,
+			"mkfifo": cmdMkfifo,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -77,5 +79,18 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdMkfifo makes named pipes, which txtar archives cannot hold:
+// `mkfifo host/etc/os-release`.
+func cmdMkfifo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: mkfifo path...")
+	}
+	for _, a := range args {
+		p := ts.MkAbs(a)
+		ts.Check(os.MkdirAll(filepath.Dir(p), 0o755))
+		ts.Check(syscall.Mkfifo(p, 0o644))
 	}
 }

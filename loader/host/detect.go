@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime"
 	"strings"
 
@@ -39,16 +38,6 @@ type Uname struct {
 	Machine string
 }
 
-// Open returns an FS for the host root directory dir, confined to it
-// (symlinks cannot escape), and a function that releases it.
-func Open(dir string) (fs.FS, func() error, error) {
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("host root %s: %w (--host-root must name the directory where the host's / is mounted)", dir, err)
-	}
-	return r.FS(), r.Close, nil
-}
-
 // Detect reads the host's facts from fsys (the host root; hostRoot is only
 // reported). It fails only when the architecture is unknown
 // (kernelrelease.ErrUnknownArch) or no kernel release can be found
@@ -72,12 +61,13 @@ func Detect(ctx context.Context, fsys fs.FS, hostRoot string, opts Options) (Fac
 		return un
 	}
 
-	f.OS = detectOS(fsys, &f.Notes)
+	h := hostFiles{fsys: fsys, notes: &f.Notes, errs: map[string]error{}}
+	f.OS = detectOS(h)
 
-	if err := detectKernel(fsys, opts, uname, &f.Kernel); err != nil {
+	if err := detectKernel(h, opts, uname, &f.Kernel); err != nil {
 		return f, err
 	}
-	arch, err := detectArch(fsys, opts.Arch, uname)
+	arch, err := detectArch(h, opts.Arch, uname)
 	if err != nil {
 		return f, err
 	}
@@ -90,28 +80,28 @@ func Detect(ctx context.Context, fsys fs.FS, hostRoot string, opts Options) (Fac
 	f.Target = kernelrelease.NewTarget(f.OS.OS, kr, kernelrelease.ParseVersion(f.Kernel.Version), arch)
 
 	f.BTF = detectBTF(fsys)
-	f.Lockdown = detectLockdown(fsys)
-	f.SecureBoot = detectSecureBoot(fsys)
-	f.Modules = detectModules(fsys)
-	f.Ptrace = detectPtrace(fsys)
-	f.Driver = detectDriver(fsys, opts.DriverName)
+	f.Lockdown = detectLockdown(h)
+	f.SecureBoot = detectSecureBoot(h)
+	f.Modules = detectModules(h)
+	f.Ptrace = detectPtrace(h)
+	f.Driver = detectDriver(h, opts.DriverName)
 	return f, nil
 }
 
-func detectOS(fsys fs.FS, notes *[]string) OS {
+func detectOS(h hostFiles) OS {
 	var o OS
 	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
+		data, ok := h.read(p)
+		if !ok {
 			continue
 		}
 		m, err := ParseOSRelease(data)
 		if err != nil {
-			*notes = append(*notes, fmt.Sprintf("/%s: %v", p, err))
+			h.note(fmt.Sprintf("/%s: %v", p, err))
 			continue
 		}
 		if m["ID"] == "" {
-			*notes = append(*notes, fmt.Sprintf("/%s has no ID", p))
+			h.note(fmt.Sprintf("/%s has no ID", p))
 			continue
 		}
 		o.Source = "/" + p
@@ -125,7 +115,7 @@ func detectOS(fsys fs.FS, notes *[]string) OS {
 		}
 		break
 	}
-	if data, err := fs.ReadFile(fsys, "etc/VERSION"); err == nil {
+	if data, ok := h.read("etc/VERSION"); ok {
 		o.Minikube = strings.TrimSpace(string(data))
 	}
 	if o.ID == "" {
@@ -135,7 +125,7 @@ func detectOS(fsys fs.FS, notes *[]string) OS {
 			{"etc/centos-release", "centos"},
 			{"etc/redhat-release", "rhel"},
 		} {
-			if data, err := fs.ReadFile(fsys, l.file); err == nil {
+			if data, ok := h.read(l.file); ok {
 				o.Fallback = l.id
 				o.Source = "/" + l.file
 				o.PrettyName = strings.TrimSpace(string(data))
@@ -146,7 +136,7 @@ func detectOS(fsys fs.FS, notes *[]string) OS {
 	return o
 }
 
-func detectKernel(fsys fs.FS, opts Options, uname func() *Uname, k *Kernel) error {
+func detectKernel(h hostFiles, opts Options, uname func() *Uname, k *Kernel) error {
 	k.Release, k.Version = opts.KernelRelease, opts.KernelVersion
 	var src []string
 	if k.Release != "" || k.Version != "" {
@@ -155,12 +145,12 @@ func detectKernel(fsys fs.FS, opts Options, uname func() *Uname, k *Kernel) erro
 	if k.Release == "" || k.Version == "" {
 		got := false
 		if k.Release == "" {
-			if v, ok := readTrim(fsys, "proc/sys/kernel/osrelease"); ok {
+			if v, ok := h.readTrim("proc/sys/kernel/osrelease"); ok {
 				k.Release, got = v, true
 			}
 		}
 		if k.Version == "" {
-			if v, ok := readTrim(fsys, "proc/sys/kernel/version"); ok {
+			if v, ok := h.readTrim("proc/sys/kernel/version"); ok {
 				k.Version, got = v, true
 			}
 		}
@@ -181,18 +171,22 @@ func detectKernel(fsys fs.FS, opts Options, uname func() *Uname, k *Kernel) erro
 	}
 	k.Source = strings.Join(src, ", ")
 	if k.Release == "" {
-		return fmt.Errorf("%w: no /proc/sys/kernel/osrelease under the host root: mount the host's /proc there or pass --kernel-release", ErrNoKernelRelease)
+		why := "no /proc/sys/kernel/osrelease under the host root"
+		if err := h.errs["proc/sys/kernel/osrelease"]; err != nil {
+			why = "/proc/sys/kernel/osrelease: " + err.Error()
+		}
+		return fmt.Errorf("%w: %s: mount the host's /proc there or pass --kernel-release", ErrNoKernelRelease, why)
 	}
 	return nil
 }
 
 // detectArch: the override, else /proc/sys/kernel/arch (Linux 6.1+), else
 // uname's machine, else the architecture kdriver was built for.
-func detectArch(fsys fs.FS, override string, uname func() *Uname) (kernelrelease.Arch, error) {
+func detectArch(h hostFiles, override string, uname func() *Uname) (kernelrelease.Arch, error) {
 	if override != "" {
 		return kernelrelease.ParseArch(override)
 	}
-	if v, ok := readTrim(fsys, "proc/sys/kernel/arch"); ok && v != "" {
+	if v, ok := h.readTrim("proc/sys/kernel/arch"); ok && v != "" {
 		a, err := kernelrelease.ParseArch(v)
 		if err != nil {
 			return "", fmt.Errorf("/proc/sys/kernel/arch: %w", err)
@@ -216,9 +210,9 @@ func detectBTF(fsys fs.FS) Check {
 	return Check{false, "no BTF: /" + p + " is missing (kernel built without CONFIG_DEBUG_INFO_BTF)"}
 }
 
-func detectLockdown(fsys fs.FS) Lockdown {
+func detectLockdown(h hostFiles) Lockdown {
 	const p = "sys/kernel/security/lockdown"
-	v, ok := readTrim(fsys, p)
+	v, ok := h.readTrim(p)
 	if !ok {
 		return Lockdown{"unknown", "/" + p + " is missing (no lockdown LSM, or securityfs not mounted)"}
 	}
@@ -234,16 +228,17 @@ func detectLockdown(fsys fs.FS) Lockdown {
 // secureBootVar is the EFI global variable holding the Secure Boot state.
 const secureBootVar = "sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e0a9e50e4b8c"
 
-func detectSecureBoot(fsys fs.FS) SecureBoot {
-	data, err := fs.ReadFile(fsys, secureBootVar)
+func detectSecureBoot(h hostFiles) SecureBoot {
+	fsys := h.fsys
+	data, ok := h.read(secureBootVar)
 	switch {
-	case err == nil && len(data) >= 5:
+	case ok && len(data) >= 5:
 		// 4 bytes of attributes, then the value.
 		if data[4] == 1 {
 			return SecureBoot{"enabled", "EFI variable SecureBoot = 1"}
 		}
 		return SecureBoot{"disabled", fmt.Sprintf("EFI variable SecureBoot = %d", data[4])}
-	case err == nil:
+	case ok:
 		return SecureBoot{"unknown", fmt.Sprintf("EFI variable SecureBoot is %d bytes long", len(data))}
 	}
 	if _, err := fs.Stat(fsys, "sys/firmware/efi"); err != nil {
@@ -255,8 +250,9 @@ func detectSecureBoot(fsys fs.FS) SecureBoot {
 	return SecureBoot{"unknown", "EFI without a readable SecureBoot variable (efivarfs not mounted?)"}
 }
 
-func detectModules(fsys fs.FS) Check {
-	if v, ok := readTrim(fsys, "proc/sys/kernel/modules_disabled"); ok && v == "1" {
+func detectModules(h hostFiles) Check {
+	fsys := h.fsys
+	if v, ok := h.readTrim("proc/sys/kernel/modules_disabled"); ok && v == "1" {
 		return Check{false, "module loading disabled (/proc/sys/kernel/modules_disabled = 1)"}
 	}
 	if _, err := fs.Stat(fsys, "proc/modules"); err == nil {
@@ -268,8 +264,8 @@ func detectModules(fsys fs.FS) Check {
 	return Check{false, "module support unknown: /proc is not visible under the host root"}
 }
 
-func detectPtrace(fsys fs.FS) Check {
-	v, ok := readTrim(fsys, "proc/sys/kernel/yama/ptrace_scope")
+func detectPtrace(h hostFiles) Check {
+	v, ok := h.readTrim("proc/sys/kernel/yama/ptrace_scope")
 	if !ok {
 		return Check{true, "ptrace allowed (no Yama ptrace_scope)"}
 	}
@@ -279,7 +275,7 @@ func detectPtrace(fsys fs.FS) Check {
 	return Check{true, "ptrace allowed (Yama ptrace_scope = " + v + ")"}
 }
 
-func detectDriver(fsys fs.FS, name string) Driver {
+func detectDriver(h hostFiles, name string) Driver {
 	d := Driver{Name: name}
 	if name == "" {
 		d.Detail = "no driver name given"
@@ -290,20 +286,48 @@ func detectDriver(fsys fs.FS, name string) Driver {
 		d.Detail = fmt.Sprintf("driver name %q is not a module name", name)
 		return d
 	}
-	if _, err := fs.Stat(fsys, p); err != nil {
+	if _, err := fs.Stat(h.fsys, p); err != nil {
 		d.Detail = fmt.Sprintf("module %s not loaded (/%s missing)", name, p)
 		return d
 	}
 	d.Loaded = true
-	d.Version, _ = readTrim(fsys, p+"/version")
+	d.Version, _ = h.readTrim(p + "/version")
 	d.Detail = fmt.Sprintf("module %s loaded (/%s)", name, p)
 	return d
 }
 
+// hostFiles reads host files for Detect: a file that exists but cannot be
+// used (not a regular file, too large, unreadable) is noted with the reason,
+// then treated as missing.
+type hostFiles struct {
+	fsys  fs.FS
+	notes *[]string
+	errs  map[string]error // why a file that exists was not read
+}
+
+func (h hostFiles) note(s string) { *h.notes = append(*h.notes, s) }
+
+func (h hostFiles) read(p string) ([]byte, bool) {
+	data, err := ReadFile(h.fsys, p)
+	if err == nil {
+		return data, true
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	h.errs[p] = err
+	h.note(fmt.Sprintf("/%s ignored: %v", p, err))
+	return nil, false
+}
+
 // readTrim reads a small file and trims white space and NULs.
-func readTrim(fsys fs.FS, p string) (string, bool) {
-	data, err := fs.ReadFile(fsys, p)
-	if err != nil {
+func (h hostFiles) readTrim(p string) (string, bool) {
+	data, ok := h.read(p)
+	if !ok {
 		return "", false
 	}
 	return string(bytes.TrimSpace(bytes.Trim(data, "\x00"))), true
