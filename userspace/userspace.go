@@ -21,6 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -82,9 +83,11 @@ type tracee struct {
 	nr     int
 	args   [6]uint64
 	fresh  bool // attached by a fork/clone event; first SIGSTOP is ours
-	argv   []byte
-	fname  string
-	comm   string // read at the exit stop, for the procexit event
+	// stopSent: Close sent this (not seized) thread a SIGSTOP to detach at.
+	stopSent bool
+	argv     []byte
+	fname    string
+	comm     string // read at the exit stop, for the procexit event
 }
 
 type request struct {
@@ -222,8 +225,13 @@ func (s *Source) Stats() (events.Stats, error) {
 	return events.Stats{Events: s.nevent.Load()}, nil
 }
 
+// closeWait bounds how long Close waits for the tracer to let go of its
+// tracees (a tracee in uninterruptible sleep stops only when it wakes).
+const closeWait = 5 * time.Second
+
 // Close stops tracing: processes started by Start are killed, attached
-// ones are detached at their next stop.
+// ones are detached at their next stop, with no stop left pending, and run
+// on. It waits (up to closeWait) until the tracer has let go of them all.
 func (s *Source) Close() error {
 	s.once.Do(func() {
 		close(s.done)
@@ -234,6 +242,13 @@ func (s *Source) Close() error {
 		}
 		s.mu.Unlock()
 	})
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-s.ended:
+	case <-t.C:
+		s.log.Debug("tracer still detaching after Close", "wait", closeWait)
+	}
 	return nil
 }
 
@@ -270,7 +285,21 @@ func (s *Source) run() {
 				_ = unix.Kill(pid, unix.SIGKILL)
 			}
 			for tid := range s.tracees {
-				_ = unix.Kill(tid, unix.SIGSTOP) // attached: stop to detach
+				// Attached (seized) tracees: a ptrace-only stop to detach
+				// at. Never a real SIGSTOP: one still pending at the detach
+				// would stop the process for good.
+				if _, mine := s.started[s.tgid(tid)]; mine {
+					continue
+				}
+				if err := unix.PtraceInterrupt(tid); err != nil {
+					// Not seized (a child of a started command): a
+					// thread-directed SIGSTOP, swallowed at its delivery
+					// stop, where the detach happens (see resume).
+					t := s.tracees[tid]
+					if unix.Tgkill(t.pid, tid, unix.SIGSTOP) == nil {
+						t.stopSent = true
+					}
+				}
 			}
 		}
 		if len(s.tracees) == 0 {
@@ -342,7 +371,7 @@ func (s *Source) serve(r request) {
 		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(tid), 0, ptraceOptions, 0, 0); e != 0 {
 			err := error(e)
 			if n == 0 {
-				r.reply <- reply{err: fmt.Errorf("process %d: %w: %w (ptrace of another user's process needs root or CAP_SYS_PTRACE)", r.pid, ErrAttach, err)}
+				r.reply <- reply{err: fmt.Errorf("process %d: %w: %w (ptrace refused: another user's process needs root or CAP_SYS_PTRACE, Yama ptrace_scope 3 forbids it, kernel threads cannot be traced)", r.pid, ErrAttach, err)}
 				return
 			}
 			continue
@@ -367,7 +396,16 @@ func joinArgs(args []string) []byte {
 func (s *Source) resume(tid, sig int) {
 	if s.closeSeen {
 		if _, mine := s.started[s.tgid(tid)]; !mine {
-			_ = unix.PtraceDetach(tid)
+			if t := s.tracees[tid]; t != nil && t.stopSent {
+				if sig != int(unix.SIGSTOP) {
+					_ = unix.PtraceSyscall(tid, sig) // on to our SIGSTOP
+					return
+				}
+				sig = 0 // ours: the detach swallows it
+			}
+			// A signal being delivered goes along with the detach, so
+			// that closing never swallows one.
+			_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(tid), 0, uintptr(sig), 0, 0)
 			delete(s.tracees, tid)
 			return
 		}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdriver/kdriver/loader"
 	"github.com/kdriver/kdriver/userspace"
 )
 
@@ -38,7 +40,9 @@ attaching to another user's process needs root (and Yama ptrace_scope < 3).
 The command's stdin, stdout and stderr are kdriver's. Statistics go to stderr
 at the end. With CMD, kdriver trace exits with CMD's exit code (128+N when it
 is killed by signal N); with -p it exits 0 once the traced processes are gone
-(or 130 when interrupted: attached processes are then detached, not killed).`,
+(or 130 when interrupted: attached processes are then detached, not killed,
+and run on). -p exits 4 when ptrace is refused (another user's process without
+root, Yama ptrace_scope 3, a kernel thread) and 2 when there is no such process.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTrace(cmd.Context(), g, o, args)
 		},
@@ -71,7 +75,7 @@ func runTrace(ctx context.Context, g *globals, o *traceOptions, args []string) e
 	var wait func() (int, error)
 	if o.PID != 0 {
 		if err := src.Attach(o.PID); err != nil {
-			return err
+			return attachError(o.PID, err)
 		}
 	} else {
 		c := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -99,4 +103,17 @@ func runTrace(ctx context.Context, g *globals, o *traceOptions, args []string) e
 		return tracedExit{code}
 	}
 	return nil
+}
+
+// attachError maps a failed attach onto the exit codes: ptrace refused
+// (privilege, Yama, a kernel thread) is the host refusing (4); no such
+// process is a wrong -p (2).
+func attachError(pid int, err error) error {
+	switch {
+	case errors.Is(err, userspace.ErrAttach):
+		return fmt.Errorf("%w: %w", loader.ErrUnsupported, err)
+	case errors.Is(err, fs.ErrNotExist):
+		return usageError{fmt.Sprintf("-p %d: no such process", pid)}
+	}
+	return err
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procState is the state letter of /proc/PID/stat.
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2 : i+3]
+	}
+	return ""
+}
+
+// kdriver trace -p interrupted exits 130 and leaves the target running,
+// never stopped (state T), over several runs.
+func TestTraceAttachInterrupted(t *testing.T) {
+	for i := range 5 {
+		cmd := exec.Command("sh", "-c", "while :; do /bin/true; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(400+100*i)*time.Millisecond)
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, []string{"kdriver", "--output", "json", "trace", "-p", strconv.Itoa(pid)}, &stdout, &stderr)
+		cancel()
+		state := procState(pid)
+		for range 10 {
+			if state == "T" || state == "t" {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+			state = procState(pid)
+		}
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if code != exitInterrupted {
+			t.Fatalf("run %d: exit %d, want 130; stderr:\n%s", i, code, stderr.String())
+		}
+		if stdout.Len() == 0 {
+			t.Errorf("run %d: no events printed", i)
+		}
+		if state == "T" || state == "t" {
+			t.Fatalf("run %d: target left in state %s", i, state)
+		}
+	}
+}
+
+// trace -p refused by ptrace is exit 4 (the host refuses), a missing
+// process exit 2; kernel threads cannot be traced, even by root.
+func TestTraceAttachRefused(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"kdriver", "trace", "-p", strconv.Itoa(1 << 30)}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "no such process") {
+		t.Errorf("trace -p <missing>: exit %d, %q; want 2, no such process", code, stderr.String())
+	}
+	comm, err := os.ReadFile("/proc/2/comm")
+	if err != nil || strings.TrimSpace(string(comm)) != "kthreadd" {
+		t.Skip("pid 2 is not kthreadd here (a pid namespace): no kernel thread to try")
+	}
+	stderr.Reset()
+	code = run(context.Background(), []string{"kdriver", "trace", "-p", "2"}, &stdout, &stderr)
+	if code != exitUnsupported {
+		t.Errorf("trace -p 2 (kthreadd): exit %d, want 4; stderr %q", code, stderr.String())
+	}
+}
