@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/kernelrelease"
@@ -367,6 +368,9 @@ func runLs(ctx context.Context, g *globals, so *storeFlags) error {
 func newArtifactIndexCmd(g *globals) *cobra.Command {
 	var signKey string
 	so := &storeFlags{}
+	// index reads local directories only: the store flags keep their
+	// defaults without being offered.
+	bindStoreFlags(pflag.NewFlagSet("index", pflag.ContinueOnError), so)
 	cmd := &cobra.Command{
 		Use:   "index DIR...",
 		Short: "Rebuild index.json (and its signature) of directory stores from the files in them",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +47,17 @@ func bindStoreFlags(fs *pflag.FlagSet, o *storeFlags) {
 }
 
 func (o *storeFlags) options(g *globals) (artifacts.Options, error) {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--connect-timeout", o.ConnectTimeout}, {"--timeout", o.Timeout}, {"--idle-timeout", o.IdleTimeout}} {
+		if d.v <= 0 {
+			return artifacts.Options{}, usageError{fmt.Sprintf("%s %v: want a positive duration", d.flag, d.v)}
+		}
+	}
+	if o.Retries < 0 {
+		return artifacts.Options{}, usageError{fmt.Sprintf("--retries %d: want 0 (none) or more", o.Retries)}
+	}
 	h := artifacts.HTTPOptions{
 		ConnectTimeout: o.ConnectTimeout,
 		Timeout:        o.Timeout,
@@ -104,11 +116,18 @@ renamed into place only once verified. Exit 3 when no store has the artifact.`,
 	}
 	fs := cmd.Flags()
 	bindStoreFlags(fs, &o.store)
-	fs.StringSliceVar(&o.Kinds, "kind", []string{"kmod"}, "artifact kinds to fetch: kmod, ebpf (comma-separated or repeated)")
+	fs.StringSliceVar(&o.Kinds, "type", []string{"kmod"}, "artifact types to fetch: kmod, ebpf (comma-separated or repeated; --kind is an alias)")
+	// --type as in install, detect and cleanup; --kind, its first name, stays.
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "kind" {
+			name = "type"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fs.StringVar(&o.TargetID, "target-id", "", "override the detected target ID (e.g. ubuntu-aws)")
 	fs.StringVar(&o.OutputDir, "output-dir", "", "put the artifact directly in `DIR` instead of the cache")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` (default $KDRIVER_CACHE or "+defaultCacheDir+")")
-	fs.StringVar(&o.SHA256, "sha256", "", "expected sha256 of the artifact (hex; one --kind only)")
+	fs.StringVar(&o.SHA256, "sha256", "", "expected sha256 of the artifact (hex; one --type only)")
 	fs.BoolVar(&o.RequireDigest, "require-digest", false, "refuse artifacts for which the store publishes no digest")
 	return cmd
 }
@@ -124,15 +143,20 @@ func runFetch(ctx context.Context, g *globals, o *fetchOptions) error {
 		return usageError{"no artifact store: give --repo URL (https://, http://, oci://, file://)"}
 	}
 	if o.SHA256 != "" && len(o.Kinds) > 1 {
-		return usageError{"--sha256 names one artifact: give a single --kind"}
+		return usageError{"--sha256 names one artifact: give a single --type"}
+	}
+	if o.SHA256 != "" && !isHexSHA256(o.SHA256) {
+		return usageError{fmt.Sprintf("--sha256 %q: want 64 hex digits (optionally prefixed sha256:)", o.SHA256)}
 	}
 	var kinds []artifacts.Kind
 	for _, k := range o.Kinds {
 		switch artifacts.Kind(k) {
 		case artifacts.KindKmod, artifacts.KindEBPF:
 			kinds = append(kinds, artifacts.Kind(k))
+		case "modern-ebpf", "modern_ebpf", "modern-bpf":
+			return usageError{fmt.Sprintf("--type %s: the modern eBPF probe is built into kdriver: there is nothing to fetch", k)}
 		default:
-			return usageError{fmt.Sprintf("--kind %q: want kmod or ebpf", k)}
+			return usageError{fmt.Sprintf("--type %q: want kmod or ebpf", k)}
 		}
 	}
 	sopts, err := o.store.options(g)
@@ -178,6 +202,16 @@ func runFetch(ctx context.Context, g *globals, o *fetchOptions) error {
 		out = append(out, fetched{id, r})
 	}
 	return printFetched(g, out)
+}
+
+// isHexSHA256 reports whether s is a sha256 in hex, "sha256:" allowed.
+func isHexSHA256(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 func printFetched(g *globals, out []fetched) error {

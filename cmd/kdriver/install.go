@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,18 @@ func parseDriverTypes(vals []string) ([]loader.DriverType, error) {
 		}
 	}
 	return out, nil
+}
+
+// typeList names the --type values given, "auto" when none.
+func typeList(types []loader.DriverType) string {
+	if len(types) == 0 {
+		return "auto"
+	}
+	s := make([]string, len(types))
+	for i, t := range types {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
 }
 
 // loadedFirst makes a loaded kernel module the driver that verify and
@@ -169,6 +182,12 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	types, err := parseDriverTypes(o.Types)
 	if err != nil {
 		return err
+	}
+	if o.KmodFile != "" && !slices.Contains(types, loader.Kmod) {
+		return usageError{fmt.Sprintf("--file %s is a kernel module: it needs --type kmod (got %s)", o.KmodFile, typeList(types))}
+	}
+	if o.Timeout <= 0 {
+		return usageError{fmt.Sprintf("--verify-timeout %v: want a positive duration", o.Timeout)}
 	}
 	mopts, err := o.Probe.options(nil)
 	if err != nil {

@@ -77,6 +77,9 @@ func newRootCmd(g *globals) *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return g.complete(cmd)
 		},
+		// Runnable, so that an unknown command reaches usageArgs (exit 2)
+		// instead of cobra's own error; no command at all shows the help.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError{err.Error()}
@@ -94,7 +97,30 @@ func newRootCmd(g *globals) *cobra.Command {
 		newArtifactCmd(g),
 		newTraceCmd(g),
 	)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every argument mistake a usage error (exit 2), as flag
+// mistakes are: an unknown command, extra or missing arguments.
+func usageArgs(c *cobra.Command) {
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		var err error
+		switch {
+		case check != nil:
+			err = check(cmd, args)
+		case cmd.HasSubCommands() && len(args) > 0:
+			err = fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
+		if err != nil {
+			return usageError{fmt.Sprintf("%v (see '%s --help')", err, cmd.CommandPath())}
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 func bindGlobals(fs *pflag.FlagSet, g *globals) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -67,6 +68,9 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 	types, err := parseDriverTypes(o.Types)
 	if err != nil {
 		return err
+	}
+	if o.Timeout <= 0 {
+		return usageError{fmt.Sprintf("--timeout %v: want a positive duration", o.Timeout)}
 	}
 	mopts, err := o.Probe.options(nil)
 	if err != nil {
