@@ -28,16 +28,19 @@ type usageError struct{ msg string }
 func (e usageError) Error() string        { return e.msg }
 func (e usageError) Is(target error) bool { return target == errUsage }
 
+// errInterrupted is a run cut short by SIGINT or SIGTERM (exit 130).
+var errInterrupted = errors.New("interrupted")
+
 // exitCode is the one place that maps errors to exit codes.
 func exitCode(err error) int {
 	var traced tracedExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, errInterrupted), errors.Is(err, context.Canceled):
+		return exitInterrupted
 	case errors.As(err, &traced):
 		return traced.code
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
 	case errors.Is(err, errUsage):
 		return exitUsage
 	case errors.Is(err, loader.ErrNoArtifact):

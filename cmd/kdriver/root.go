@@ -56,8 +56,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			err = context.Canceled
+		if ctx.Err() != nil {
+			// Interrupted: whatever failed after that (a self-test cut
+			// short, a download abandoned) failed because of it, and says
+			// so instead of reporting its own exit code.
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w: %w", errInterrupted, err)
+			} else {
+				err = errInterrupted
+			}
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", root.Name(), err)
 	}
