@@ -19,6 +19,7 @@ import (
 
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/kernelrelease"
+	"github.com/kdriver/kdriver/loader/host"
 )
 
 func newArtifactCmd(g *globals) *cobra.Command {
@@ -172,7 +173,11 @@ func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) er
 func entryFor(g *globals, o *pushOptions, it pushItem) (artifacts.Entry, error) {
 	file := it.file
 	var e artifacts.Entry
-	meta, err := os.ReadFile(file + ".json")
+	var meta []byte
+	_, err := os.Stat(file + ".json")
+	if err == nil {
+		meta, err = readInputFile("push: index entry", file+".json", maxKeySize)
+	}
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(meta, &e); err != nil {
@@ -241,9 +246,12 @@ func expandPushArgs(args []string) ([]pushItem, error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, usageError{fmt.Sprintf("push %s: %s", a, pathErr(err))}
 		}
 		if !st.IsDir() {
+			if !st.Mode().IsRegular() {
+				return nil, usageError{fmt.Sprintf("push %s: not a regular file (%s)", a, host.FileKind(st.Mode()))}
+			}
 			out = append(out, pushItem{file: a})
 			continue
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -165,9 +167,29 @@ func (o *buildOptions) source() (builder.Source, error) {
 	return src, nil
 }
 
-func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
+// maxMatrixSize bounds a matrix file (thousands of targets fit in 1 MiB).
+const maxMatrixSize = 16 << 20
+
+// validate checks the flags before anything is discovered or downloaded.
+func (o *buildOptions) validate() error {
 	if o.Jobs < 1 {
-		return usageError{"-j: want 1 or more"}
+		return usageError{fmt.Sprintf("-j %d: want 1 or more", o.Jobs)}
+	}
+	if o.Retries < 0 {
+		return usageError{fmt.Sprintf("--retries %d: want 0 (none) or more", o.Retries)}
+	}
+	switch o.Backend {
+	case "local", "docker", "kubernetes", "auto":
+	default:
+		return usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
+	}
+	_, err := shard(nil, o.Shard)
+	return err
+}
+
+func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
+	if err := o.validate(); err != nil {
+		return err
 	}
 	targets, err := o.targets(ctx, g)
 	if err != nil {
@@ -235,8 +257,10 @@ func shard(ts []matrix.Target, spec string) ([]matrix.Target, error) {
 	if spec == "" {
 		return ts, nil
 	}
-	var i, n int
-	if _, err := fmt.Sscanf(spec, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+	a, b, _ := strings.Cut(spec, "/")
+	i, ierr := strconv.Atoi(a)
+	n, nerr := strconv.Atoi(b)
+	if ierr != nil || nerr != nil || n < 1 || i < 0 || i >= n {
 		return nil, usageError{fmt.Sprintf("--shard %q: want I/N with 0 <= I < N", spec)}
 	}
 	sorted := append([]matrix.Target(nil), ts...)
@@ -286,9 +310,13 @@ func (o *buildOptions) targets(ctx context.Context, g *globals) ([]matrix.Target
 		if g.KernelRelease != "" {
 			return nil, usageError{"--matrix and --kernel-release: give one"}
 		}
-		f, err := matrix.ReadFile(o.Matrix)
+		data, err := readInputFile("--matrix", o.Matrix, maxMatrixSize)
 		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, err
+		}
+		f, err := matrix.Read(bytes.NewReader(data))
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("--matrix %s: %v", o.Matrix, err)}
 		}
 		return selectTargets(f.Targets, o.Targets)
 	}

@@ -89,7 +89,7 @@ func TestExitCodes(t *testing.T) {
 		{"kmod without module support", []string{"detect", "--host-root", deb, "--type", "kmod"}, exitUnsupported},
 		{"kmod vetoed on COS", []string{"detect", "--host-root", "../../testdata/hosts/cos-109", "--type", "kmod"}, exitUnsupported},
 		{"modern on an old kernel", []string{"detect", "--host-root", "../../testdata/hosts/ubuntu-20.04-lowlatency", "--type", "modern-ebpf"}, exitUnsupported},
-		{"missing host root", []string{"detect", "--host-root", "../../testdata/hosts/no-such-host"}, exitError},
+		{"missing host root", []string{"detect", "--host-root", "../../testdata/hosts/no-such-host"}, exitUsage}, // a wrong --host-root, like a wrong --config
 		{"bad repo", []string{"printenv", "--host-root", deb, "--repo", "ftp://x"}, exitUsage},
 		{"printenv without a possible driver", []string{"printenv", "--host-root", deb, "--kernel-release", "nonsense"}, exitOK},
 	}

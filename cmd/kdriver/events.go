@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,11 +65,11 @@ func (l *pidList) String() string {
 func (l *pidList) Type() string { return "pid" }
 func (l *pidList) Set(s string) error {
 	for _, f := range strings.Split(s, ",") {
-		var v uint32
-		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d", &v); err != nil || v == 0 {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 32)
+		if err != nil || v == 0 {
 			return fmt.Errorf("%q is not a process id", f)
 		}
-		*l.p = append(*l.p, v)
+		*l.p = append(*l.p, uint32(v))
 	}
 	return nil
 }

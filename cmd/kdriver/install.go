@@ -98,7 +98,7 @@ func loadedFirst(types []loader.DriverType, f host.Facts) []loader.DriverType {
 func hostFacts(ctx context.Context, g *globals) (host.Facts, error) {
 	fsys, closeFS, err := host.Open(g.HostRoot)
 	if err != nil {
-		return host.Facts{}, err
+		return host.Facts{}, usageError{err.Error()}
 	}
 	defer closeFS()
 	opts := host.Options{

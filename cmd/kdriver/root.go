@@ -162,6 +162,11 @@ func (g *globals) complete(cmd *cobra.Command) error {
 			return err
 		}
 	}
+	for _, v := range []struct{ flag, val string }{{"--driver-name", g.DriverName}, {"--driver-version", g.DriverVersion}} {
+		if err := fileNamePart(v.val); err != nil {
+			return usageError{fmt.Sprintf("%s %q: %v: it goes into artifact file names and URLs", v.flag, v.val, err)}
+		}
+	}
 	switch g.Output {
 	case "text", "json":
 	default:
@@ -191,4 +196,18 @@ func notImplemented(name string) func(*cobra.Command, []string) error {
 	return func(*cobra.Command, []string) error {
 		return fmt.Errorf("%s: not implemented yet", name)
 	}
+}
+
+// fileNamePart checks a string that becomes part of a file name and a URL
+// path: no separator, space or control character, not "." or "..".
+func fileNamePart(s string) error {
+	if s == "" || s == "." || s == ".." {
+		return errors.New("not a name")
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '/' || c == '\\' {
+			return errors.New("has a slash, a space or a non-printable character")
+		}
+	}
+	return nil
 }

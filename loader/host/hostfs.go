@@ -25,6 +25,10 @@ var ErrTooLarge = errors.New("file too large")
 // are opened non-blocking, so that a FIFO planted under the host root
 // cannot hang kdriver at open.
 func Open(dir string) (fs.FS, func() error, error) {
+	// A FIFO given as the root would block OpenRoot: check the type first.
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, nil, fmt.Errorf("host root %s: not a directory (%s) (--host-root must name the directory where the host's / is mounted)", dir, FileKind(st.Mode()))
+	}
 	r, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("host root %s: %w (--host-root must name the directory where the host's / is mounted)", dir, err)
@@ -98,6 +102,8 @@ func regular(name string, st fs.FileInfo) error {
 // FileKind names a file type for messages: "a named pipe", "a directory" …
 func FileKind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a regular file"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe"
 	case m&fs.ModeSocket != 0:
