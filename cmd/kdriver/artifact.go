@@ -107,6 +107,11 @@ func publishStores(g *globals, so *storeFlags, signKey string) ([]artifacts.Push
 }
 
 func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) error {
+	if o.TargetID != "" {
+		if err := fileNamePart(o.TargetID); err != nil {
+			return usageError{fmt.Sprintf("--target-id %q: %v", o.TargetID, err)}
+		}
+	}
 	stores, err := publishStores(g, &o.store, o.SignKey)
 	if err != nil {
 		return err
@@ -437,6 +442,9 @@ func newArtifactKeygenCmd(g *globals) *cobra.Command {
 		Short: "Write a new ed25519 key pair for signing indexes: PREFIX.key (private, 0600) and PREFIX.pub",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if base := filepath.Base(args[0]); args[0] == "" || strings.HasSuffix(args[0], "/") || base == "." || base == ".." {
+				return usageError{fmt.Sprintf("keygen %q: give a file name prefix, e.g. keys/index (writes keys/index.key and keys/index.pub)", args[0])}
+			}
 			priv, pub, err := artifacts.GenerateKey()
 			if err != nil {
 				return err

@@ -58,6 +58,12 @@ func (o *storeFlags) options(g *globals) (artifacts.Options, error) {
 	if o.Retries < 0 {
 		return artifacts.Options{}, usageError{fmt.Sprintf("--retries %d: want 0 (none) or more", o.Retries)}
 	}
+	if o.CABundle != "" {
+		// Read by the stores later: a FIFO would block them, deaf to SIGINT.
+		if err := checkInputFile("--ca-bundle", o.CABundle); err != nil {
+			return artifacts.Options{}, err
+		}
+	}
 	h := artifacts.HTTPOptions{
 		ConnectTimeout: o.ConnectTimeout,
 		Timeout:        o.Timeout,
@@ -147,6 +153,11 @@ func runFetch(ctx context.Context, g *globals, o *fetchOptions) error {
 	}
 	if o.SHA256 != "" && !isHexSHA256(o.SHA256) {
 		return usageError{fmt.Sprintf("--sha256 %q: want 64 hex digits (optionally prefixed sha256:)", o.SHA256)}
+	}
+	if o.TargetID != "" {
+		if err := fileNamePart(o.TargetID); err != nil {
+			return usageError{fmt.Sprintf("--target-id %q: %v", o.TargetID, err)}
+		}
 	}
 	var kinds []artifacts.Kind
 	for _, k := range o.Kinds {

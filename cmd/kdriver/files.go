@@ -50,6 +50,19 @@ func readInputFile(what, path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// checkInputFile checks that a file named by a flag, and read later by a
+// package, exists and is a regular file.
+func checkInputFile(what, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return usageError{fmt.Sprintf("%s %s: %s", what, path, pathErr(err))}
+	}
+	if !st.Mode().IsRegular() {
+		return usageError{fmt.Sprintf("%s %s: not a regular file (%s)", what, path, host.FileKind(st.Mode()))}
+	}
+	return nil
+}
+
 // pathErr is err without the path an *fs.PathError repeats.
 func pathErr(err error) string {
 	if pe, ok := err.(*fs.PathError); ok {

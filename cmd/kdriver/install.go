@@ -183,8 +183,13 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.KmodFile != "" && !slices.Contains(types, loader.Kmod) {
-		return usageError{fmt.Sprintf("--file %s is a kernel module: it needs --type kmod (got %s)", o.KmodFile, typeList(types))}
+	if o.KmodFile != "" {
+		if !slices.Contains(types, loader.Kmod) {
+			return usageError{fmt.Sprintf("--file %s is a kernel module: it needs --type kmod (got %s)", o.KmodFile, typeList(types))}
+		}
+		if err := checkInputFile("--file", o.KmodFile); err != nil {
+			return err
+		}
 	}
 	if o.Timeout <= 0 {
 		return usageError{fmt.Sprintf("--verify-timeout %v: want a positive duration", o.Timeout)}
