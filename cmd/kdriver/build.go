@@ -167,8 +167,8 @@ func (o *buildOptions) source() (builder.Source, error) {
 	return src, nil
 }
 
-// maxMatrixSize bounds a matrix file (thousands of targets fit in 1 MiB).
-const maxMatrixSize = 16 << 20
+// maxMatrixSize bounds a matrix file, as builder/matrix does.
+const maxMatrixSize = 64 << 20
 
 // validate checks the flags before anything is discovered or downloaded.
 func (o *buildOptions) validate() error {

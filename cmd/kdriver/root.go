@@ -91,6 +91,18 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError{err.Error()}
 	})
+	// cobra's own help command exits 0 for an unknown topic.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Sprintf("unknown help topic %q (see 'kdriver --help')", strings.Join(args, " "))}
+			}
+			return cmd.Help()
+		},
+	})
 	bindGlobals(root.PersistentFlags(), g)
 	root.AddCommand(
 		newDetectCmd(g),
