@@ -372,3 +372,6 @@ func (d *Device) Close() error {
 }
 
 var _ events.Source = (*Device)(nil)
+
+// Rings is the number of CPU rings read.
+func (d *Device) Rings() int { return len(d.rings) }

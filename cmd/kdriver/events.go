@@ -126,6 +126,14 @@ func runEvents(ctx context.Context, g *globals, o *eventsOptions) error {
 	if err != nil {
 		return err
 	}
+	if name, ok := libsModule(g, drivers); ok {
+		dev, err := openLibs(g, name, g.stderr)
+		if err != nil {
+			return err
+		}
+		defer dev.Close()
+		return streamFor(ctx, g, o, dev, types)
+	}
 	facts, err := hostFacts(ctx, g)
 	if err != nil {
 		return err
@@ -153,7 +161,12 @@ func runEvents(ctx context.Context, g *globals, o *eventsOptions) error {
 	}
 	defer src.Close()
 	g.logger.Info("reading events", "driver", d.Driver)
+	return streamFor(ctx, g, o, src, types)
+}
 
+// streamFor prints src's events for --duration (or until interrupted),
+// then the driver's statistics.
+func streamFor(ctx context.Context, g *globals, o *eventsOptions, src events.Source, types []events.Type) error {
 	runCtx := ctx
 	if o.Duration > 0 {
 		var cancel context.CancelFunc

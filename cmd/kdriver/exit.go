@@ -6,6 +6,7 @@ import (
 
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader"
+	"github.com/kdriver/kdriver/scap"
 )
 
 // Exit codes of CLI.md.
@@ -45,7 +46,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, loader.ErrNoArtifact):
 		return exitNoArtifact
-	case errors.Is(err, loader.ErrUnsupported):
+	case errors.Is(err, loader.ErrUnsupported), errors.Is(err, scap.ErrUnsupported):
 		return exitUnsupported
 	case errors.Is(err, events.ErrVerify):
 		return exitVerify

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -81,6 +82,22 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 		return err
 	}
 	res := &verifyResult{}
+	if name, ok := libsModule(g, types); ok {
+		// The text header goes to stdout only without --output json.
+		w := g.stdout
+		if g.JSON() {
+			w = io.Discard
+		}
+		res.Verify, err = verifyLibs(ctx, g, name, o, w)
+		if g.JSON() {
+			if jerr := writeJSON(g.stdout, res); jerr != nil && err == nil {
+				err = jerr
+			}
+		} else if res.Verify != nil {
+			printSelfTest(g.stdout, res.Verify)
+		}
+		return err
+	}
 	err = func() error {
 		d, err := loader.Choose(facts, loadedFirst(types, facts))
 		res.Decision = d
