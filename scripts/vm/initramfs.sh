@@ -1,6 +1,7 @@
 #!/bin/bash
 # initramfs.sh OUT.cpio.gz BUSYBOX CASES FILE...: pack a guest initramfs with
 # a static busybox, guest-init as /init, CASES as /cases.sh and each FILE in /.
+# A FILE given as DIR=NAME copies the folder DIR as /NAME (a guest userland).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: initramfs.sh OUT BUSYBOX CASES FILE...}
@@ -15,7 +16,10 @@ cp "$here/guest-init" "$root/init"
 cp "$cases" "$root/cases.sh"
 chmod 755 "$root/init" "$root/bin/busybox"
 for f in "$@"; do
-	cp "$f" "$root/"
+	case $f in
+	*=*) cp -a "${f%=*}" "$root/${f##*=}" ;;
+	*) cp "$f" "$root/" ;;
+	esac
 done
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"
