@@ -97,6 +97,7 @@ func Open(opts Options) (*Device, error) {
 	}
 	d := &Device{maxWait: opts.MaxBackoff, done: make(chan struct{}),
 		tr: NewTranslator(opts.Arch, ProcLookup)}
+	d.tr.Epoch = bootEpoch()
 	// The driver keys its consumer on the thread that opens the devices:
 	// every open must come from the same OS thread.
 	runtime.LockOSThread()
@@ -130,6 +131,16 @@ func deviceCPUs(dev, name string) ([]int, error) {
 	}
 	sort.Ints(cpus)
 	return cpus, nil
+}
+
+// bootEpoch is when CLOCK_BOOTTIME read zero, in wall-clock ns: the driver
+// stamps events with the wall clock, kdriver's format with the boot clock.
+func bootEpoch() uint64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return uint64(time.Now().UnixNano() - ts.Nano())
 }
 
 func moduleBufferDim(name string) int {

@@ -201,3 +201,13 @@ func TestOpenFlags(t *testing.T) {
 		}
 	}
 }
+
+// The driver's wall-clock stamps become boot-clock ones.
+func TestTranslateEpoch(t *testing.T) {
+	tr := NewTranslator("x86_64", noLookup)
+	tr.Epoch = 1000
+	got := translate(t, tr, "openat_x.hex") // ts 1200
+	if got[0].TS != 200 {
+		t.Fatalf("ts %d, want 200", got[0].TS)
+	}
+}

@@ -60,6 +60,9 @@ type enter struct {
 // Translator turns the driver's events into kdriver events. It keeps
 // per-thread state, so one Translator sees one stream, in order.
 type Translator struct {
+	// Epoch is subtracted from the driver's wall-clock timestamps to give
+	// kdriver's boot-clock ones (0: kept as they are).
+	Epoch   uint64
 	arch    string
 	lookup  LookupFunc
 	threads map[uint64]ThreadInfo
@@ -109,7 +112,7 @@ func (t *Translator) keep(tid uint64, e enter) {
 // bytes: nothing aliases r.
 func (t *Translator) Translate(dst []*events.Event, r *Raw, cpu uint32) []*events.Event {
 	ev := func(typ events.Type, ti ThreadInfo, params ...[]byte) *events.Event {
-		return &events.Event{TS: r.TS, TID: uint32(r.TID), PID: ti.PID, Type: typ, CPU: cpu, Comm: ti.Comm, Params: params}
+		return &events.Event{TS: r.TS - min(t.Epoch, r.TS), TID: uint32(r.TID), PID: ti.PID, Type: typ, CPU: cpu, Comm: ti.Comm, Params: params}
 	}
 	switch r.Code {
 	case codeExecveE:
