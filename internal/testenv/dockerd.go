@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +37,11 @@ func StartDockerd(t testing.TB, dataRoot string) string {
 		t.Fatalf("lock %s: %v", lock.Name(), err)
 	}
 	t.Cleanup(func() { lock.Close() })
+	// With the lock held, an engine still running on this data root is an
+	// orphan of a test binary that was killed (a -timeout, a SIGKILL)
+	// before its cleanup ran: its containerd keeps the database, and
+	// every later engine would time out. It is stopped first.
+	stopOrphans(t, dataRoot)
 	run, err := os.MkdirTemp("/tmp", "kdd-")
 	if err != nil {
 		t.Fatal(err)
@@ -73,5 +80,35 @@ func StartDockerd(t testing.TB, dataRoot string) string {
 			t.Fatalf("dockerd did not come up: %s", b)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// stopOrphans kills the process group of every dockerd running with
+// --data-root dataRoot, and waits until they are gone.
+func stopOrphans(t testing.TB, dataRoot string) {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	want := "\x00--data-root\x00" + dataRoot + "\x00"
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), want) || filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) != "dockerd" {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		t.Logf("stopping an orphaned dockerd (pid %d) on %s", pid, dataRoot)
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			syscall.Kill(-pgid, syscall.SIGKILL) // dockerd and its containerd
+		} else {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(filepath.Dir(p)); err != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
