@@ -17,6 +17,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${KDRIVER_CACHE:-/var/cache/kdriver-dev}/falcoctl
 bin=$cache/falcoctl-$VERSION
 out=$repo/testdata/falcoctl/printenv-$VERSION.txt
+mkdir -p "$(dirname "$out")"
 
 if [ ! -x "$bin" ]; then
 	mkdir -p "$cache"
