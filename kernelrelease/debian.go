@@ -5,16 +5,22 @@ import (
 	"regexp"
 )
 
-// debian: uname -r may name the ABI package rather than the running kernel
-// (5.10.0-0.deb10.22-rt-amd64). When the kernel version is itself a
-// Debian kernel version (5.10.178-3, as given with --kernel-version), the
-// release becomes that version plus the flavour and arch suffix
-// (5.10.178-3-rt-amd64) and the version becomes "1". With a normal uname -v
-// ("#1 SMP ... Debian 6.1.55-1 (...)") the token is "1" and nothing changes,
-// exactly as in Falco's loader.
+// debian: uname -r names the kernel's ABI package (6.1.0-13-amd64,
+// 5.10.0-0.deb10.16-amd64, 6.12.117+deb12-cloud-arm64), not the kernel
+// that runs; Falco names Debian artifacts after the running kernel's
+// package version, which uname -v carries ("#1 SMP PREEMPT_DYNAMIC Debian
+// 6.1.55-1 (2023-09-29)"). The release becomes that version up to its
+// Debian revision ("6.1.55-1"; "~bpo10+1", "~deb12u1", "+deb10u2" cut)
+// followed by the flavour and arch of uname -r ("-amd64", "-rt-amd64",
+// "-cloud-arm64"), and the version becomes "1": 6.1.0-13-amd64 becomes
+// 6.1.55-1-amd64. A kernel version override that is only a package
+// version ("5.10.178-3") works the same way. Without a package version in
+// uname -v both stay as they are. Checked against falcoctl v0.13.0 (see
+// testdata/falcoctl).
 type debian struct{}
 
-// debianVersion is a Debian kernel package version somewhere in the token.
+// debianVersion is a Debian kernel package version up to its revision,
+// anywhere in uname -v.
 var debianVersion = regexp.MustCompile(`\d+\.\d+\.\d+-\d+`)
 
 func (debian) name() string { return "debian" }
@@ -22,11 +28,13 @@ func (debian) name() string { return "debian" }
 func (debian) targetID(OS, Release) string { return "debian" }
 
 func (debian) fixup(t *Target, _ OS) {
-	if !debianVersion.MatchString(t.FixedVersion) {
+	pkg := debianVersion.FindString(t.KernelVersion.Raw)
+	if pkg == "" {
+		t.Notes = append(t.Notes, fmt.Sprintf("debian: kernel version %q carries no Debian package version: kernel release %q left as is", t.KernelVersion.Raw, t.KernelRelease.Raw))
 		return
 	}
-	rel := t.FixedVersion + debianArchSuffix(t.KernelRelease.FullExtraversion)
-	t.Notes = append(t.Notes, fmt.Sprintf("debian: kernel version %q is the real kernel: release %q becomes %q, version \"1\"", t.FixedVersion, t.KernelRelease.Raw, rel))
+	rel := pkg + debianArchSuffix(t.KernelRelease.FullExtraversion)
+	t.Notes = append(t.Notes, fmt.Sprintf("debian: kernel package version %s from uname -v: release %q becomes %q, version \"1\"", pkg, t.KernelRelease.Raw, rel))
 	t.FixedRelease = rel
 	t.FixedVersion = "1"
 }

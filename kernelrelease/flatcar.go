@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// flatcar: the release's numeric head is replaced by the OS version
-// (VERSION_ID 3975.2.2, uname -r 6.6.54-flatcar → 3975.2.2-flatcar).
+// flatcar: the kernel release is replaced by the OS version
+// (VERSION_ID 3760.2.0, uname -r 6.1.73-flatcar → 3760.2.0): Flatcar's
+// kernel comes with the OS image, so its version names it. Checked against
+// falcoctl v0.13.0 (testdata/falcoctl).
 type flatcar struct{}
 
 func (flatcar) name() string { return "flatcar" }
@@ -19,13 +21,8 @@ func (flatcar) fixup(t *Target, os OS) {
 		t.Notes = append(t.Notes, fmt.Sprintf("flatcar: VERSION_ID %q is not major.minor.patch: kernel release left as is", os.VersionID))
 		return
 	}
-	if t.KernelRelease.Fullversion == "" {
-		t.Notes = append(t.Notes, fmt.Sprintf("flatcar: kernel release %q has no version to replace: left as is", t.KernelRelease.Raw))
-		return
-	}
-	rel := os.VersionID + t.KernelRelease.FullExtraversion
-	t.Notes = append(t.Notes, fmt.Sprintf("flatcar: kernel release %q becomes %q (VERSION_ID %s)", t.KernelRelease.Raw, rel, os.VersionID))
-	t.FixedRelease = rel
+	t.Notes = append(t.Notes, fmt.Sprintf("flatcar: kernel release %q becomes the OS version %q", t.KernelRelease.Raw, os.VersionID))
+	t.FixedRelease = os.VersionID
 }
 
 // isSemver reports whether s is major.minor.patch with optional

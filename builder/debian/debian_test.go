@@ -212,7 +212,7 @@ func TestKernels(t *testing.T) {
 	want := []string{
 		"debian-bookworm-6.1.0-56-amd64 x86_64 6.1.192-2-amd64 1 cc=linux-compiler-gcc-12-x86: headers=linux-headers-6.1.0-56-amd64/6.1.192-2/amd64 common=linux-headers-6.1.0-56-common/6.1.192-2/all kbuild=linux-kbuild-6.1/6.1.192-2/amd64",
 		"debian-bookworm-6.1.0-56-rt-amd64 x86_64 6.1.192-2-rt-amd64 1 cc=linux-compiler-gcc-12-x86: headers=linux-headers-6.1.0-56-rt-amd64/6.1.192-2/amd64 common=linux-headers-6.1.0-56-common-rt/6.1.192-2/all kbuild=linux-kbuild-6.1/6.1.192-2/amd64",
-		"debian-bookworm-6.12.117+deb12-arm64 aarch64 6.12.117-1~deb12u1-arm64 1 cc=gcc-12: headers=linux-headers-6.12.117+deb12-arm64/6.12.117-1~deb12u1/arm64 common=linux-headers-6.12.117+deb12-common/6.12.117-1~deb12u1/all kbuild=linux-kbuild-6.12.117+deb12/6.12.117-1~deb12u1/arm64 host-kbuild=linux-kbuild-6.12.117+deb12/6.12.117-1~deb12u1/amd64",
+		"debian-bookworm-6.12.117+deb12-arm64 aarch64 6.12.117-1-arm64 1 cc=gcc-12: headers=linux-headers-6.12.117+deb12-arm64/6.12.117-1~deb12u1/arm64 common=linux-headers-6.12.117+deb12-common/6.12.117-1~deb12u1/all kbuild=linux-kbuild-6.12.117+deb12/6.12.117-1~deb12u1/arm64 host-kbuild=linux-kbuild-6.12.117+deb12/6.12.117-1~deb12u1/amd64",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

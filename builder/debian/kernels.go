@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // Index is the packages of one suite, by architecture ("all" is folded in).
@@ -117,23 +118,32 @@ func (ix *Index) kernel(h Package, arch, hostArch string) (matrix.Target, bool, 
 	if common == nil {
 		return matrix.Target{}, false, nil // a meta-package or not a kernel flavour
 	}
-	abi := strings.TrimSuffix(strings.TrimPrefix(common.Name, "linux-headers-"), "-common")
-	if i := strings.Index(abi, "-common-"); i >= 0 {
-		abi = abi[:i]
-	}
-	flavour := strings.TrimPrefix(release, abi+"-")
 	if kbuild == nil {
 		return matrix.Target{}, false, fmt.Errorf("%s %s: no linux-kbuild package satisfies its Depends in %s: %w", h.Name, h.Version, ix.Suite, ErrNoIndex)
 	}
+	// Artifacts are named as the loader names them on a host running this
+	// kernel: by the same function, fed with the uname -v the kernel
+	// reports, which carries the image package's version.
+	unameV := "#1 SMP Debian " + ix.imageVersion(arch, release, h.Version)
+	kr, err := kernelrelease.Parse(release)
+	if err != nil {
+		return matrix.Target{}, false, fmt.Errorf("%s: %w", h.Name, err)
+	}
+	karch, err := kernelrelease.ParseArch(arch)
+	if err != nil {
+		return matrix.Target{}, false, fmt.Errorf("%s: %w", h.Name, err)
+	}
+	tg := kernelrelease.NewTarget(kernelrelease.OS{ID: "debian"}, kr, kernelrelease.ParseVersion(unameV), karch)
 	t := matrix.Target{
 		Name:               "debian-" + ix.Suite + "-" + release,
 		Distro:             "debian",
 		Suite:              ix.Suite,
-		TargetID:           "debian",
+		TargetID:           tg.ID,
 		Arch:               matrix.KernelArch(arch),
 		KernelRelease:      release,
-		FixedKernelRelease: h.Version + "-" + flavour,
-		FixedKernelVersion: "1",
+		KernelVersion:      unameV,
+		FixedKernelRelease: tg.FixedRelease,
+		FixedKernelVersion: tg.FixedVersion,
 		PackageVersion:     h.Version,
 		CompilerPackage:    compiler,
 	}
@@ -154,6 +164,19 @@ func (ix *Index) kernel(h Package, arch, hostArch string) (matrix.Target, bool, 
 		t.Packages = append(t.Packages, ix.ref(hk, matrix.RoleHostKbuild))
 	}
 	return t, true, nil
+}
+
+// imageVersion is the version of the kernel image package of release
+// (signed or unsigned), which is what the kernel's uname -v reports; the
+// headers' version when the index has no image package (they are built
+// from the same source, so it is the same).
+func (ix *Index) imageVersion(arch, release, headersVersion string) string {
+	for _, name := range []string{"linux-image-" + release, "linux-image-" + release + "-unsigned"} {
+		if p, ok := ix.Find(arch, Relation{Name: name}); ok {
+			return p.Version
+		}
+	}
+	return headersVersion
 }
 
 func (ix *Index) ref(p Package, role string) matrix.Package {

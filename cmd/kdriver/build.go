@@ -505,6 +505,9 @@ func discoverRPM(ctx context.Context, m *mirrorFlags) ([]matrix.Target, error) {
 	return out, nil
 }
 
+// debianRevision is a Debian kernel version up to its revision (6.1.55-1).
+var debianRevision = regexp.MustCompile(`^\d+\.\d+\.\d+-\d+`)
+
 // newest keeps the first (newest: Kernels sorts by version) target of each
 // series, flavour and arch. The series is the first two version numbers.
 func newest(ts []matrix.Target) []matrix.Target {
@@ -517,7 +520,15 @@ func newest(ts []matrix.Target) []matrix.Target {
 		if len(parts) >= 2 {
 			series = parts[0] + "." + parts[1]
 		}
-		flavour := t.FixedKernelRelease[strings.LastIndex(t.FixedKernelRelease, t.PackageVersion)+len(t.PackageVersion):]
+		// The flavour and arch follow the version in the fixed release: the
+		// whole package version for RPM, the version up to its Debian
+		// revision for Debian (6.12.117-1~deb12u1 → 6.12.117-1-cloud-arm64).
+		flavour := t.FixedKernelRelease
+		if i := strings.LastIndex(t.FixedKernelRelease, t.PackageVersion); i >= 0 {
+			flavour = t.FixedKernelRelease[i+len(t.PackageVersion):]
+		} else if m := debianRevision.FindString(t.FixedKernelRelease); m != "" {
+			flavour = strings.TrimPrefix(t.FixedKernelRelease, m)
+		}
 		k := t.Suite + " " + series + " " + flavour + " " + t.Arch
 		if !seen[k] {
 			seen[k] = true

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -60,6 +61,9 @@ func runDetect(cmd *cobra.Command, g *globals, o *detectOptions) error {
 		printNames(g.stdout, names)
 	}
 	if cerr != nil {
+		if errors.Is(cerr, loader.ErrNotAvailable) {
+			return fmt.Errorf("%w: see the reasons above", loader.ErrNotAvailable)
+		}
 		return fmt.Errorf("%w: see the reasons above", loader.ErrUnsupported)
 	}
 	return nil

@@ -11,8 +11,9 @@ import (
 // falcoEnv maps Falco's environment names to our flags: existing manifests
 // and Docker invocations keep working.
 var falcoEnv = map[string][]string{
-	"host-root":      {"HOST_ROOT"},
+	"host-root":      {"HOST_ROOT", "FALCOCTL_DRIVER_HOSTROOT"},
 	"repo":           {"DRIVERS_REPO", "FALCOCTL_DRIVER_REPOS"},
+	"http-header":    {"FALCOCTL_DRIVER_HTTP_HEADERS"},
 	"driver-name":    {"DRIVER_NAME", "FALCOCTL_DRIVER_NAME"},
 	"driver-version": {"DRIVER_VERSION", "FALCOCTL_DRIVER_VERSION"},
 	"kernel-release": {"DRIVER_KERNEL_RELEASE"},
@@ -51,11 +52,15 @@ func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		// Lists are comma-separated. Repositories may also be separated by
-		// spaces, as Falco's DRIVERS_REPO is (IFS=", "); other values, such
+		// spaces, as Falco's DRIVERS_REPO is (IFS=", "), and by ';', as
+		// falcoctl's FALCOCTL_DRIVER_REPOS and _TYPE are; other values, such
 		// as HTTP headers, keep their spaces.
 		sep := func(r rune) bool { return r == ',' }
-		if f.Name == "repo" {
-			sep = func(r rune) bool { return r == ',' || r == ' ' }
+		switch f.Name {
+		case "repo":
+			sep = func(r rune) bool { return r == ',' || r == ' ' || r == ';' }
+		case "type":
+			sep = func(r rune) bool { return r == ',' || r == ';' }
 		}
 		var items []string
 		for _, s := range strings.FieldsFunc(v, sep) {
@@ -72,9 +77,24 @@ func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
 	return fs.Set(f.Name, v)
 }
 
+// falcoctlDriverKeys are the keys of falcoctl.yaml's driver: section and
+// the flags they set.
+var falcoctlDriverKeys = map[string]string{
+	"type":     "type",
+	"name":     "driver-name",
+	"version":  "driver-version",
+	"repos":    "repo",
+	"hostroot": "host-root",
+}
+
+// falcoctlSections are falcoctl.yaml's other sections: they configure
+// falcoctl's artifact commands, which kdriver does not have.
+var falcoctlSections = map[string]bool{"artifact": true, "indexes": true, "registry": true}
+
 // applyConfig reads a YAML file whose keys are flag names (host-root or
 // host_root) and sets the flags that neither the command line nor the
-// environment set.
+// environment set. A falcoctl.yaml works too: its driver: section sets
+// the driver flags, its other sections are ignored.
 func applyConfig(fs *pflag.FlagSet, path string) error {
 	data, err := readInputFile("--config", path, maxConfigSize)
 	if err != nil {
@@ -83,6 +103,24 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	var m map[string]any
 	if err := yaml.Unmarshal(data, &m); err != nil {
 		return usageError{fmt.Sprintf("--config %s: %v", path, err)}
+	}
+	if drv, ok := m["driver"].(map[string]any); ok {
+		delete(m, "driver")
+		for k, v := range drv {
+			name, ok := falcoctlDriverKeys[k]
+			if !ok {
+				return usageError{fmt.Sprintf("--config %s: unknown key driver.%s (want %s)", path, k, "type, name, version, repos or hostroot")}
+			}
+			if fs.Lookup(name) == nil {
+				continue // driver.type on a command without --type
+			}
+			if _, set := m[name]; !set {
+				m[name] = v
+			}
+		}
+		for k := range falcoctlSections {
+			delete(m, k)
+		}
 	}
 	for k, v := range m {
 		name := strings.ReplaceAll(k, "_", "-")

@@ -76,3 +76,59 @@ func TestEnvListKeepsSpaces(t *testing.T) {
 		t.Errorf("repos = %q, want %q", repos, want)
 	}
 }
+
+// TestFalcoctlEnvAndConfig: falcoctl's variables (';'-separated lists),
+// its falcoctl.yaml driver: section and --repo a,b configure kdriver too.
+func TestFalcoctlEnvAndConfig(t *testing.T) {
+	env := map[string]string{
+		"FALCOCTL_DRIVER_HOSTROOT":     "/host",
+		"FALCOCTL_DRIVER_REPOS":        "https://a/driver;https://b/driver",
+		"FALCOCTL_DRIVER_HTTP_HEADERS": "X-A: 1,X-B: 2",
+		"FALCOCTL_DRIVER_TYPE":         "modern_ebpf;kmod",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	var hostRoot string
+	var repos, headers, types []string
+	fs.StringVar(&hostRoot, "host-root", "/", "")
+	fs.StringArrayVar(&repos, "repo", nil, "")
+	fs.StringArrayVar(&headers, "http-header", nil, "")
+	fs.StringArrayVar(&types, "type", nil, "")
+	if err := applyEnv(fs, lookup); err != nil {
+		t.Fatal(err)
+	}
+	if hostRoot != "/host" || !slices.Equal(repos, []string{"https://a/driver", "https://b/driver"}) ||
+		!slices.Equal(headers, []string{"X-A: 1", "X-B: 2"}) || !slices.Equal(types, []string{"modern_ebpf", "kmod"}) {
+		t.Errorf("host root %q, repos %q, headers %q, types %q", hostRoot, repos, headers, types)
+	}
+
+	g := &globals{}
+	root := newRootCmd(g)
+	pfs := root.PersistentFlags()
+	if err := pfs.Parse([]string{"--driver-version", "flag-wins"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "falcoctl.yaml")
+	os.WriteFile(cfg, []byte(`driver:
+  type: [modern_ebpf, kmod]
+  name: falco
+  version: 8.1.0+driver
+  repos:
+    - https://c/driver
+  hostroot: /hostfs
+artifact:
+  follow:
+    every: 6h
+indexes:
+  - name: falcosecurity
+`), 0o644)
+	if err := applyConfig(pfs, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if g.DriverName != "falco" || g.DriverVersion != "flag-wins" || !slices.Equal(g.Repos, []string{"https://c/driver"}) || g.HostRoot != "/hostfs" {
+		t.Errorf("falcoctl.yaml: name %q version %q repos %q host root %q", g.DriverName, g.DriverVersion, g.Repos, g.HostRoot)
+	}
+	if got := splitRepos([]string{"https://a/d,https://b/d", "file:///x"}); !slices.Equal(got, []string{"https://a/d", "https://b/d", "file:///x"}) {
+		t.Errorf("--repo a,b: %q", got)
+	}
+}

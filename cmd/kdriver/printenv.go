@@ -15,24 +15,40 @@ import (
 	"github.com/kdriver/kdriver/loader/host"
 )
 
+// printenvOptions are printenv's flags.
+type printenvOptions struct {
+	Types []string
+	// Compile and Download, when given (falco-driver-loader --print-env
+	// gives both), are printed as the script's ENABLE_COMPILE and
+	// ENABLE_DOWNLOAD.
+	Compile, Download bool
+}
+
 func newPrintenvCmd(g *globals) *cobra.Command {
-	var types []string
+	o := &printenvOptions{}
 	cmd := &cobra.Command{
 		Use:   "printenv",
 		Short: "Print the values Falco's loader computes for this host: target, fixed kernel release/version, artifact names and URLs",
 		Long: `printenv prints what Falco's printenv prints, as KEY="value" lines:
 DRIVER DRIVERS_REPO DRIVER_VERSION DRIVER_NAME HOST_ROOT TARGET_ID ARCH
-KERNEL_RELEASE KERNEL_VERSION FIXED_KERNEL_RELEASE FIXED_KERNEL_VERSION.
+KERNEL_RELEASE KERNEL_VERSION FIXED_KERNEL_RELEASE FIXED_KERNEL_VERSION
+(KERNEL_VERSION is the full uname -v, as falcoctl prints it).
 With --output json it prints one object with these in snake_case, plus the
 artifact file names, their URLs under every --repo and OCI references for
-oci:// repos. DRIVER is the driver kdriver would choose among --type
-(default auto), empty when none is possible.`,
+oci:// repos. DRIVER is the Falco driver (modern_ebpf, kmod or ebpf) kdriver
+would choose among --type (default: those three, in that order), empty when
+none is possible.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPrintenv(cmd, g, types)
+			return runPrintenv(cmd, g, o)
 		},
 	}
-	cmd.Flags().StringArrayVar(&types, "type", nil, "driver types to consider for DRIVER, in order (repeatable; default auto)")
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.Types, "type", nil, "driver types to consider for DRIVER, in order (repeatable; default modern-ebpf, kmod, ebpf)")
+	fs.BoolVar(&o.Compile, "compile", true, "also print ENABLE_COMPILE (falco-driver-loader --print-env)")
+	fs.BoolVar(&o.Download, "download", true, "also print ENABLE_DOWNLOAD (falco-driver-loader --print-env)")
+	_ = fs.MarkHidden("compile")
+	_ = fs.MarkHidden("download")
 	return cmd
 }
 
@@ -109,7 +125,8 @@ type printenvResult struct {
 
 // decide detects the host, names its artifacts and chooses among types, for
 // detect and printenv. A host that can run none of the types is a result to
-// show, not a failure: its error is returned as cerr.
+// show, not a failure: its error is returned as cerr (ErrUnsupported, or
+// ErrNotAvailable when only drivers this kdriver lacks would run).
 func decide(cmd *cobra.Command, g *globals, types []string) (f host.Facts, names artifactNames, d loader.Decision, cerr error, err error) {
 	wanted, err := parseDriverTypes(types)
 	if err != nil {
@@ -122,21 +139,33 @@ func decide(cmd *cobra.Command, g *globals, types []string) (f host.Facts, names
 		return f, names, d, nil, err
 	}
 	d, cerr = loader.Choose(f, wanted)
-	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
+	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) && !errors.Is(cerr, loader.ErrNotAvailable) {
 		return f, names, d, nil, cerr
 	}
 	return f, names, d, cerr, nil
 }
 
-func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
+// falcoDrivers are the driver types Falco knows, in auto's order: what
+// printenv's DRIVER chooses among unless --type says otherwise.
+var falcoDrivers = []string{string(loader.ModernEBPF), string(loader.Kmod), string(loader.EBPF)}
+
+func runPrintenv(cmd *cobra.Command, g *globals, o *printenvOptions) error {
+	types := o.Types
+	if len(types) == 0 {
+		types = falcoDrivers
+	}
 	f, names, d, cerr, err := decide(cmd, g, types)
 	if err != nil {
 		return err
 	}
 	driver, reason := "", d.Reason
-	if d.Driver != "" {
+	switch {
+	case d.Driver == loader.Userspace:
+		// Falco has no such driver: DRIVER names only Falco's.
+		reason = "userspace is kdriver's own tracer, not a Falco driver: " + d.Reason
+	case d.Driver != "":
 		driver = d.Driver.FalcoName()
-	} else if cerr != nil {
+	case cerr != nil:
 		reason = cerr.Error()
 	}
 	repos := g.Repos
@@ -152,7 +181,7 @@ func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
 		TargetID:           f.Target.ID,
 		Arch:               string(f.Arch),
 		KernelRelease:      f.Kernel.Release,
-		KernelVersion:      f.Target.KernelVersion.Token,
+		KernelVersion:      f.Kernel.Version,
 		KernelVersionFull:  f.Kernel.Version,
 		FixedKernelRelease: f.Target.FixedRelease,
 		FixedKernelVersion: f.Target.FixedVersion,
@@ -161,7 +190,7 @@ func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
 	if g.JSON() {
 		return writeResult(g.stdout, res)
 	}
-	writeEnv(g.stdout, [][2]string{
+	kv := [][2]string{
 		{"DRIVER", res.Driver},
 		{"DRIVERS_REPO", res.DriversRepo},
 		{"DRIVER_VERSION", res.DriverVersion},
@@ -173,7 +202,14 @@ func runPrintenv(cmd *cobra.Command, g *globals, types []string) error {
 		{"KERNEL_VERSION", res.KernelVersion},
 		{"FIXED_KERNEL_RELEASE", res.FixedKernelRelease},
 		{"FIXED_KERNEL_VERSION", res.FixedKernelVersion},
-	})
+	}
+	fs := cmd.Flags()
+	if fs.Changed("compile") || fs.Changed("download") {
+		// The script's values: "yes" or empty.
+		yes := map[bool]string{true: "yes", false: ""}
+		kv = append(kv, [2]string{"ENABLE_COMPILE", yes[o.Compile]}, [2]string{"ENABLE_DOWNLOAD", yes[o.Download]})
+	}
+	writeEnv(g.stdout, kv)
 	return nil
 }
 

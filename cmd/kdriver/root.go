@@ -166,6 +166,13 @@ func bindGlobals(fs *pflag.FlagSet, g *globals) {
 // not set, validates, and builds the logger.
 func (g *globals) complete(cmd *cobra.Command) error {
 	fs := cmd.Flags()
+	// Falco's spellings are the same flags: given, they win over the
+	// environment and the config file as the canonical ones do.
+	for alias, canonical := range map[string]string{"kernelrelease": "kernel-release", "kernelversion": "kernel-version"} {
+		if f := fs.Lookup(alias); f != nil && f.Changed {
+			fs.Lookup(canonical).Changed = true
+		}
+	}
 	if err := applyEnv(fs, os.LookupEnv); err != nil {
 		return err
 	}
@@ -179,6 +186,8 @@ func (g *globals) complete(cmd *cobra.Command) error {
 			return usageError{fmt.Sprintf("%s %q: %v: it goes into artifact file names and URLs", v.flag, v.val, err)}
 		}
 	}
+	// --repo a,b is two repositories, as falcoctl's --repo takes them.
+	g.Repos = splitRepos(g.Repos)
 	switch g.Output {
 	case "text", "json":
 	default:
@@ -201,6 +210,18 @@ func (g *globals) complete(cmd *cobra.Command) error {
 		return usageError{fmt.Sprintf("--log-format %q: want text or json", g.LogFormat)}
 	}
 	return nil
+}
+
+// splitRepos splits comma-separated repository lists; URLs have no commas.
+func splitRepos(repos []string) []string {
+	if repos == nil {
+		return nil
+	}
+	out := []string{}
+	for _, r := range repos {
+		out = append(out, splitList(r, ",")...)
+	}
+	return out
 }
 
 // notImplemented is returned by commands whose issue has not landed yet.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"runtime"
 	"strings"
 
@@ -90,10 +91,22 @@ func Detect(ctx context.Context, fsys fs.FS, hostRoot string, opts Options) (Fac
 
 func detectOS(h hostFiles) OS {
 	var o OS
-	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
+	// Falco reads etc/os-release only: a host with nothing but
+	// usr/lib/os-release is undetermined for it, so it is for kdriver too.
+	// etc/os-release is usually a symlink to it: a relative one resolves in
+	// the host root; an absolute one names the host's file, which is read
+	// under the host root (never the container's).
+	for _, p := range []string{"etc/os-release"} {
 		data, ok := h.read(p)
 		if !ok {
-			continue
+			target, err := fs.ReadLink(h.fsys, p)
+			if err != nil || !path.IsAbs(target) {
+				continue
+			}
+			p = strings.TrimPrefix(path.Clean(target), "/")
+			if data, ok = h.read(p); !ok {
+				continue
+			}
 		}
 		m, err := ParseOSRelease(data)
 		if err != nil {
@@ -114,6 +127,11 @@ func detectOS(h hostFiles) OS {
 			o.PrettyName = m["NAME"]
 		}
 		break
+	}
+	if o.ID == "" {
+		if _, err := fs.Stat(h.fsys, "usr/lib/os-release"); err == nil {
+			h.note("/usr/lib/os-release is not read without /etc/os-release, as Falco's loader does not read it")
+		}
 	}
 	if data, ok := h.read("etc/VERSION"); ok {
 		o.Minikube = strings.TrimSpace(string(data))

@@ -43,32 +43,46 @@ func TestDetectFixtures(t *testing.T) {
 		secureBoot string
 		osSource   string
 	}{
-		{"debian-12-amd64", "debian", "6.1.0-13-amd64", "1", "x86_64", true, true, "none", "disabled", "/etc/os-release"},
-		{"debian-12-cloud-amd64", "debian", "6.1.0-13-cloud-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"debian-12-rt-amd64", "debian", "6.1.0-13-rt-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"debian-12-arm64", "debian", "6.1.0-13-arm64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"debian-11-secureboot", "debian", "5.10.0-26-amd64", "1", "x86_64", true, true, "integrity", "enabled", "/etc/os-release"},
+		{"amazonlinux1", "amazonlinux", "4.14.355-196.644.amzn1.x86_64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"amazonlinux2", "amazonlinux2", "4.14.171-136.231.amzn2.x86_64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"amazonlinux2022", "amazonlinux2022", "5.15.73-45.135.amzn2022.x86_64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"amazonlinux2023-arm64", "amazonlinux2023", "6.1.79-99.164.amzn2023.aarch64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"arch-usrlib", "undetermined", "6.6.7-arch1-1", "1", "x86_64", true, true, "unknown", "disabled", ""},
+		{"bottlerocket-arm64", "bottlerocket", "6.1.106", "1_1.22.0-aws", "aarch64", true, true, "integrity", "disabled", "/etc/os-release"},
+		{"centos-7-arm64-legacy", "centos", "3.10.0-957.12.2.el7.aarch64", "1", "aarch64", false, true, "unknown", "disabled", "/etc/centos-release"},
+		{"centos-8", "centos", "4.18.0-348.7.1.el8_5.x86_64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"cos-109", "cos", "6.1.58+", "1", "x86_64", true, true, "none", "disabled", "/etc/os-release"},
+		{"debian-10-bpo", "debian", "5.10.127-2-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-10-security", "debian", "4.19.67-2-amd64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-11-secureboot", "debian", "5.10.197-1-amd64", "1", "x86_64", true, true, "integrity", "enabled", "/etc/os-release"},
+		{"debian-12-amd64", "debian", "6.1.55-1-amd64", "1", "x86_64", true, true, "none", "disabled", "/etc/os-release"},
+		{"debian-12-arm64", "debian", "6.1.55-1-arm64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-bpo-rt-amd64", "debian", "6.10.11-1-rt-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-cloud-amd64", "debian", "6.1.55-1-cloud-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-rt-amd64", "debian", "6.1.55-1-rt-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-rt-arm64", "debian", "6.1.55-1-rt-arm64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-security-amd64", "debian", "6.12.117-1-amd64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-12-security-cloud-arm64", "debian", "6.12.117-1-cloud-arm64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"debian-9-legacy", "debian", "4.9.320-2-amd64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/debian_version"},
+		{"devbox-debian-6.18", "debian", "6.18.44-fc-v669", "1", "x86_64", true, false, "unknown", "disabled", "/etc/os-release"},
+		{"fedora-40", "fedora", "6.8.5-301.fc40.x86_64", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"flatcar", "flatcar", "3975.2.2", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"flatcar-3760", "flatcar", "3760.2.0", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"garbled-os-release", "undetermined", "5.4.0-1", "1", "x86_64", false, true, "unknown", "disabled", ""},
+		{"minikube", "minikube", "5.10.207", "1_1.34.0", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"nonsense-kernel", "debian", "not-a-kernel", "", "x86_64", true, false, "unknown", "disabled", "/etc/os-release"},
+		{"ol-8-uek", "ol", "5.15.0-209.161.7.2.el8uek.x86_64", "2", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"rhel-7-legacy", "rhel", "3.10.0-1160.el7.x86_64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/redhat-release"},
+		{"rhel-9", "rhel", "5.14.0-427.13.1.el9_4.x86_64", "1", "x86_64", true, true, "integrity", "enabled", "/etc/os-release"},
+		{"talos", "talos", "6.6.43-talos", "1_v1.7.6", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"ubuntu-18.04-aws-5.0", "ubuntu-aws", "5.0.0-1028-aws-5.0", "31", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
+		{"ubuntu-20.04-aws", "ubuntu-aws", "5.15.0-1051-aws", "56~20.04.1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
+		{"ubuntu-20.04-lowlatency", "ubuntu-lowlatency", "5.4.0-100-lowlatency", "113", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
 		{"ubuntu-22.04-generic", "ubuntu-generic", "5.15.0-91-generic", "101", "x86_64", true, true, "none", "disabled", "/etc/os-release"},
 		{"ubuntu-22.04-hwe", "ubuntu-generic", "6.5.0-14-generic", "14~22.04.1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"ubuntu-20.04-aws", "ubuntu-aws", "5.15.0-1051-aws", "56~20.04.1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"ubuntu-24.04-gcp-arm64", "ubuntu-gcp", "6.8.0-1015-gcp", "17", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
 		{"ubuntu-24.04-azure", "ubuntu-azure", "6.8.0-1021-azure", "25", "x86_64", true, true, "integrity", "enabled", "/etc/os-release"},
-		{"ubuntu-20.04-lowlatency", "ubuntu-lowlatency", "5.4.0-100-lowlatency", "113", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"amazonlinux2", "amazonlinux2", "4.14.171-136.231.amzn2.x86_64", "1", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
-		{"amazonlinux2023-arm64", "amazonlinux2023", "6.1.79-99.164.amzn2023.aarch64", "1", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"cos-109", "cos", "6.1.58+", "1", "x86_64", true, true, "none", "disabled", "/etc/os-release"},
-		{"flatcar", "flatcar", "3975.2.2-flatcar", "1", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"minikube", "minikube", "5.10.207", "1_1.34.0", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
-		{"bottlerocket-arm64", "bottlerocket", "6.1.106", "1_1.22.0-aws", "aarch64", true, true, "integrity", "disabled", "/etc/os-release"},
-		{"talos", "talos", "6.6.43-talos", "1_v1.7.6", "x86_64", true, true, "unknown", "disabled", "/etc/os-release"},
-		{"centos-7-arm64-legacy", "centos", "3.10.0-957.12.2.el7.aarch64", "1", "aarch64", false, true, "unknown", "disabled", "/etc/centos-release"},
-		{"rhel-9", "rhel", "5.14.0-427.13.1.el9_4.x86_64", "1", "x86_64", true, true, "integrity", "enabled", "/etc/os-release"},
-		{"ol-8-uek", "ol", "5.15.0-209.161.7.2.el8uek.x86_64", "2", "x86_64", false, true, "unknown", "disabled", "/etc/os-release"},
-		{"arch-usrlib", "arch", "6.6.7-arch1-1", "1", "x86_64", true, true, "unknown", "disabled", "/usr/lib/os-release"},
+		{"ubuntu-24.04-gcp-arm64", "ubuntu-gcp", "6.8.0-1015-gcp", "17", "aarch64", true, true, "unknown", "disabled", "/etc/os-release"},
 		{"undetermined", "undetermined", "6.1.0", "1", "x86_64", true, false, "unknown", "disabled", ""},
-		{"garbled-os-release", "undetermined", "5.4.0-1", "1", "x86_64", false, true, "unknown", "disabled", ""},
-		{"nonsense-kernel", "debian", "not-a-kernel", "", "x86_64", true, false, "unknown", "disabled", "/etc/os-release"},
-		{"devbox-debian-6.18", "debian", "6.18.44-fc-v669", "1", "x86_64", true, false, "unknown", "disabled", "/etc/os-release"},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -125,8 +139,16 @@ func TestDetectDetails(t *testing.T) {
 	if f.Ptrace.Present || !strings.Contains(f.Ptrace.Detail, "ptrace_scope = 3") {
 		t.Errorf("ptrace = %+v, want disabled by Yama", f.Ptrace)
 	}
-	if f.OS.PrettyName != "Arch Linux" || f.OS.BuildID != "rolling" {
-		t.Errorf("os = %+v", f.OS)
+	if f.Target.ID != "undetermined" || !strings.Contains(strings.Join(f.Notes, "\n"), "/usr/lib/os-release is not read") {
+		t.Errorf("only usr/lib/os-release: target %q, notes %q", f.Target.ID, f.Notes)
+	}
+	// Its CRLF, comments and quotes still parse.
+	data, err := os.ReadFile(filepath.Join(hostsDir, "arch-usrlib/usr/lib/os-release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := ParseOSRelease(data); err != nil || m["PRETTY_NAME"] != "Arch Linux" || m["BUILD_ID"] != "rolling" {
+		t.Errorf("ParseOSRelease = %q, %v", m, err)
 	}
 	f = detectFixture(t, "garbled-os-release", Options{})
 	if !strings.Contains(strings.Join(f.Notes, "\n"), "/etc/os-release") {
@@ -234,7 +256,9 @@ func FuzzDetect(f *testing.F) {
 
 // TestDetectSymlinks: /etc/os-release is usually a symlink to
 // ../usr/lib/os-release; an absolute one must not escape the host root
-// (it would name the container's distro), so usr/lib/os-release is read.
+// (it would name the container's distro), so the host's usr/lib/os-release
+// is read. Without etc/os-release, usr/lib/os-release is not read at all
+// (arch-usrlib): falcoctl reads only etc/os-release.
 func TestDetectSymlinks(t *testing.T) {
 	for _, link := range []string{"../usr/lib/os-release", "/usr/lib/os-release"} {
 		t.Run(link, func(t *testing.T) {
@@ -267,8 +291,8 @@ func TestDetectSymlinks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Target.ID != "flatcar" || f.Target.FixedRelease != "3975.2.2-flatcar" {
-				t.Errorf("target %s %s, want flatcar 3975.2.2-flatcar (source %s)", f.Target.ID, f.Target.FixedRelease, f.OS.Source)
+			if f.Target.ID != "flatcar" || f.Target.FixedRelease != "3975.2.2" || f.OS.Source == "" {
+				t.Errorf("target %s %s, want flatcar 3975.2.2 (source %s)", f.Target.ID, f.Target.FixedRelease, f.OS.Source)
 			}
 		})
 	}

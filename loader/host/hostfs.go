@@ -59,6 +59,22 @@ func (h rootFS) Stat(name string) (fs.FileInfo, error) {
 
 func (h rootFS) ReadFile(name string) ([]byte, error) { return ReadFile(h, name) }
 
+// ReadLink and Lstat let the host's absolute symlinks (etc/os-release →
+// /usr/lib/os-release) be resolved under the host root by the caller.
+func (h rootFS) ReadLink(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return h.r.Readlink(name)
+}
+
+func (h rootFS) Lstat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
+	}
+	return h.r.Lstat(name)
+}
+
 // ReadFile reads the host file name from fsys: a regular file of at most
 // MaxFileSize bytes, else an error wrapping ErrNotRegular or ErrTooLarge.
 // The type is checked before the open (a FIFO blocks there unless the FS

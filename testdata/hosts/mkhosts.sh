@@ -212,3 +212,89 @@ mkdir -p nonsense-kernel/etc; cp debian-12-amd64/etc/os-release nonsense-kernel/
 
 mk devbox-debian-6.18 x86_64 6.18.44-fc-v669 '#1 SMP PREEMPT_DYNAMIC @0' btf
 mkdir -p devbox-debian-6.18/etc; cp debian-12-amd64/etc/os-release devbox-debian-6.18/etc/
+
+# Debian shapes Falco names from the package version in uname -v.
+mk debian-10-bpo x86_64 5.10.0-0.deb10.16-amd64 '#1 SMP Debian 5.10.127-2~bpo10+1 (2022-07-28)' btf modules
+osrel debian-10-bpo <<'X'
+PRETTY_NAME="Debian GNU/Linux 10 (buster)"
+NAME="Debian GNU/Linux"
+VERSION_ID="10"
+VERSION="10 (buster)"
+ID=debian
+X
+
+mk debian-10-security x86_64 4.19.0-6-amd64 '#1 SMP Debian 4.19.67-2+deb10u2 (2019-11-11)' modules
+mkdir -p debian-10-security/etc; cp debian-10-bpo/etc/os-release debian-10-security/etc/
+
+mk debian-12-security-cloud-arm64 aarch64 6.12.117+deb12-cloud-arm64 '#1 SMP Debian 6.12.117-1~deb12u1 (2025-02-01)' btf modules
+mkdir -p debian-12-security-cloud-arm64/etc; cp debian-12-amd64/etc/os-release debian-12-security-cloud-arm64/etc/
+
+mk debian-12-security-amd64 x86_64 6.12.117+deb12-amd64 '#1 SMP PREEMPT_DYNAMIC Debian 6.12.117-1~deb12u1 (2025-02-01)' btf modules
+mkdir -p debian-12-security-amd64/etc; cp debian-12-amd64/etc/os-release debian-12-security-amd64/etc/
+
+mk debian-12-bpo-rt-amd64 x86_64 6.10.11+bpo-rt-amd64 '#1 SMP PREEMPT_RT Debian 6.10.11-1~bpo12+1 (2024-10-03)' btf modules
+mkdir -p debian-12-bpo-rt-amd64/etc; cp debian-12-amd64/etc/os-release debian-12-bpo-rt-amd64/etc/
+
+mk debian-12-rt-arm64 aarch64 6.1.0-13-rt-arm64 '#1 SMP PREEMPT_RT Debian 6.1.55-1 (2023-09-29)' btf modules
+mkdir -p debian-12-rt-arm64/etc; cp debian-12-amd64/etc/os-release debian-12-rt-arm64/etc/
+
+# No os-release: etc/debian_version names the distro.
+mk debian-9-legacy x86_64 4.9.0-19-amd64 '#1 SMP Debian 4.9.320-2 (2022-06-30)' modules
+mkdir -p debian-9-legacy/etc; echo 9.13 > debian-9-legacy/etc/debian_version
+
+mk flatcar-3760 x86_64 6.1.73-flatcar '#1 SMP PREEMPT_DYNAMIC Mon Jan 15 22:27:52 -00 2024' btf modules
+osrel flatcar-3760 <<'X'
+NAME="Flatcar Container Linux by Kinvolk"
+ID=flatcar
+ID_LIKE=coreos
+VERSION=3760.2.0
+VERSION_ID=3760.2.0
+BUILD_ID=2024-01-16-2202
+PRETTY_NAME="Flatcar Container Linux by Kinvolk 3760.2.0 (Oklo)"
+X
+
+# The other Falco target IDs.
+mk amazonlinux1 x86_64 4.14.355-196.644.amzn1.x86_64 '#1 SMP Fri Jan 1 00:00:00 UTC 2021' modules
+osrel amazonlinux1 <<'X'
+NAME="Amazon Linux AMI"
+VERSION="2018.03"
+ID="amzn"
+ID_LIKE="rhel fedora"
+VERSION_ID="2018.03"
+PRETTY_NAME="Amazon Linux AMI 2018.03"
+X
+
+mk amazonlinux2022 x86_64 5.15.73-45.135.amzn2022.x86_64 '#1 SMP Tue Oct 11 21:07:27 UTC 2022' btf modules
+osrel amazonlinux2022 <<'X'
+NAME="Amazon Linux"
+VERSION="2022"
+ID="amzn"
+ID_LIKE="fedora"
+VERSION_ID="2022"
+PRETTY_NAME="Amazon Linux 2022"
+X
+
+mk centos-8 x86_64 4.18.0-348.7.1.el8_5.x86_64 '#1 SMP Wed Dec 22 13:25:12 UTC 2021' btf modules
+osrel centos-8 <<'X'
+NAME="CentOS Linux"
+VERSION="8"
+ID="centos"
+ID_LIKE="rhel fedora"
+VERSION_ID="8"
+PRETTY_NAME="CentOS Linux 8"
+X
+
+mk rhel-7-legacy x86_64 3.10.0-1160.el7.x86_64 '#1 SMP Tue Aug 18 14:50:17 EDT 2020' modules
+mkdir -p rhel-7-legacy/etc; echo 'Red Hat Enterprise Linux Server release 7.9 (Maipo)' > rhel-7-legacy/etc/redhat-release
+
+mk fedora-40 x86_64 6.8.5-301.fc40.x86_64 '#1 SMP PREEMPT_DYNAMIC Thu Apr 11 20:00:10 UTC 2024' btf modules
+osrel fedora-40 <<'X'
+NAME="Fedora Linux"
+VERSION="40 (Forty)"
+ID=fedora
+VERSION_ID=40
+PRETTY_NAME="Fedora Linux 40 (Forty)"
+X
+
+mk ubuntu-18.04-aws-5.0 x86_64 5.0.0-1028-aws-5.0 '#31-Ubuntu SMP Mon Jun 10 15:55:09 UTC 2019' modules
+mkdir -p ubuntu-18.04-aws-5.0/etc; cp ubuntu-20.04-aws/etc/os-release ubuntu-18.04-aws-5.0/etc/
