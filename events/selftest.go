@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,10 +132,11 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 	if path, err = filepath.Abs(path); err != nil {
 		return nil, err
 	}
-	port, err := closedPort()
+	port, release, err := reserveClosedPort()
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	res := &SelfTestResult{Path: path, Port: port}
 
 	cmd := opts.Command(ctx, path, port)
@@ -392,16 +392,33 @@ func describe(ev *Event) string {
 	return string(AppendText(nil, ev))
 }
 
-// closedPort returns a loopback TCP port that nothing listens on (it was
-// free a moment ago; a race with another program is possible but rare).
-func closedPort() (int, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+// reserveClosedPort returns a loopback TCP port that stays closed until
+// release: a socket bound to it without SO_REUSEADDR and never listening.
+// A connect to it is refused, and no other program can listen on it nor
+// get it as an ephemeral port meanwhile (a port merely found free and let
+// go could be taken by a parallel test's server before the child connects,
+// and the refused connect would then succeed).
+func reserveClosedPort() (port int, release func(), err error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("self-test port: %w", err)
+		return 0, nil, fmt.Errorf("self-test port: %w", err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port, nil
+	release = func() { syscall.Close(fd) }
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: bind: %w", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: %w", err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: bound to %T", sa)
+	}
+	return in4.Port, release, nil
 }
 
 // Clone returns a deep copy of ev that does not alias any reader buffer.
