@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,10 +132,11 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 	if path, err = filepath.Abs(path); err != nil {
 		return nil, err
 	}
-	port, err := closedPort()
+	port, release, err := reserveClosedPort()
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	res := &SelfTestResult{Path: path, Port: port}
 
 	cmd := opts.Command(ctx, path, port)
@@ -368,7 +368,7 @@ func expectations(pid *uint32, exe, comm, path string, port int) []*expectation 
 			if len(ev.Params) > 2 && len(ev.Params[2]) > 0 {
 				addr = FormatSockaddr(ev.Params[2])
 			}
-			if addr != wantAddr {
+			if addr != wantAddr || restarted(ev.Int(0)) {
 				return false, ""
 			}
 			if ev.Int(0) != -econnrefused {
@@ -388,20 +388,45 @@ func expectations(pid *uint32, exe, comm, path string, port int) []*expectation 
 	}
 }
 
+// restarted reports a syscall exit that userspace never sees: a signal
+// (the Go runtime's preemption SIGURG, in the child) interrupted a blocking
+// call, and the kernel restarts it, so its real exit follows. Drivers see
+// these codes (ERESTARTSYS 512 .. ERESTART_RESTARTBLOCK 516) at sys_exit.
+func restarted(res int64) bool {
+	return res <= -512 && res >= -516
+}
+
 func describe(ev *Event) string {
 	return string(AppendText(nil, ev))
 }
 
-// closedPort returns a loopback TCP port that nothing listens on (it was
-// free a moment ago; a race with another program is possible but rare).
-func closedPort() (int, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+// reserveClosedPort returns a loopback TCP port that stays closed until
+// release: a socket bound to it without SO_REUSEADDR and never listening.
+// A connect to it is refused, and no other program can listen on it nor
+// get it as an ephemeral port meanwhile (a port merely found free and let
+// go could be taken by a parallel test's server before the child connects,
+// and the refused connect would then succeed).
+func reserveClosedPort() (port int, release func(), err error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("self-test port: %w", err)
+		return 0, nil, fmt.Errorf("self-test port: %w", err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port, nil
+	release = func() { syscall.Close(fd) }
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: bind: %w", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: %w", err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		release()
+		return 0, nil, fmt.Errorf("self-test port: bound to %T", sa)
+	}
+	return in4.Port, release, nil
 }
 
 // Clone returns a deep copy of ev that does not alias any reader buffer.

@@ -22,6 +22,9 @@ type nsSource struct {
 	path   string
 	port   int
 	events uint64
+	// restart: the connect is first interrupted by a signal and
+	// restarted (an exit with -ERESTARTSYS, then the real one).
+	restart bool
 }
 
 func (s *nsSource) Start(cmd *exec.Cmd) (int, func() (int, error), error) {
@@ -50,6 +53,9 @@ func (s *nsSource) Start(cmd *exec.Cmd) (int, func() (int, error), error) {
 		b.Str(cmd.Path, 4096).Raw([]byte(strings.Join(cmd.Args, "\x00") + "\x00"))
 	})
 	add(TypeExecveX, func(b *EventBuilder) { b.Int(0) })
+	if s.restart {
+		add(TypeConnectX, func(b *EventBuilder) { b.Int(-512).Int(3).Raw(sa) })
+	}
 	add(TypeConnectX, func(b *EventBuilder) { b.Int(-econnrefused).Int(3).Raw(sa) })
 	add(TypeProcExit, func(b *EventBuilder) { b.Int(SelfTestExitCode << 8).Int(SelfTestExitCode).Int(0) })
 	return 7, func() (int, error) { return SelfTestExitCode, nil }, nil
@@ -110,5 +116,23 @@ func TestSelfTestAcrossPIDNamespaces(t *testing.T) {
 	})
 	if !errors.Is(err, ErrVerify) {
 		t.Errorf("child never recognised: err = %v, want ErrVerify", err)
+	}
+}
+
+// TestSelfTestRestartedConnect: a signal interrupting the child's blocking
+// connect makes the driver report an exit with -ERESTARTSYS before the
+// restarted call's real one (seen with the ptrace tracer under load); the
+// self-test waits for the real exit instead of failing.
+func TestSelfTestRestartedConnect(t *testing.T) {
+	src := &nsSource{restart: true}
+	res, err := SelfTest(context.Background(), src, SelfTestOptions{
+		Timeout: 5 * time.Second,
+		Command: func(ctx context.Context, path string, port int) *exec.Cmd {
+			src.path, src.port = path, port
+			return exec.CommandContext(ctx, "/usr/bin/kdriver-child", "kdriver-child", path, "1")
+		},
+	})
+	if err != nil {
+		t.Fatalf("self-test with a restarted connect: %v (%+v)", err, res)
 	}
 }

@@ -3,10 +3,12 @@ package events_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,5 +116,36 @@ func TestSelfTestBlindDriver(t *testing.T) {
 	}
 	if strings.Contains(failed, "child") {
 		t.Errorf("the child itself ran fine: %s", failed)
+	}
+}
+
+// TestSelfTestPortStaysClosed: the port the child must be refused on is
+// held closed for the whole test, so a server another test starts at that
+// moment cannot take it and turn the refused connect into a success.
+func TestSelfTestPortStaysClosed(t *testing.T) {
+	child := childCommand(42)
+	var taken, accepted bool
+	cmd := func(ctx context.Context, path string, port int) *exec.Cmd {
+		// Here the child is about to start: the window of the race.
+		if l, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			taken = true
+			l.Close()
+		}
+		if c, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			accepted = true
+			c.Close()
+		} else if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("connect to the closed port: %v, want ECONNREFUSED", err)
+		}
+		return child(ctx, path, port)
+	}
+	events.SelfTest(context.Background(), silentSource{}, events.SelfTestOptions{
+		Command: cmd, Timeout: time.Second, TempDir: t.TempDir(),
+	})
+	if taken {
+		t.Error("another program could listen on the self-test's closed port before the child connected")
+	}
+	if accepted {
+		t.Error("a connect to the self-test's closed port was accepted")
 	}
 }

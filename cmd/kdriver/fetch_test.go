@@ -114,24 +114,12 @@ func TestFetchExitCodes(t *testing.T) {
 	}
 }
 
-// buildKdriver builds the real binary for tests that kill it.
-func buildKdriver(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kdriver")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestFetchKilled interrupts a fetch in the middle of the body: SIGINT
 // exits 130 and removes the partial file; after SIGKILL
 // nothing is trusted afterwards, and the next run downloads again and
 // succeeds. Then two fetches of one artifact run at once: both succeed,
 // one downloads, and one good file is left.
 func TestFetchKilled(t *testing.T) {
-	bin := buildKdriver(t)
 	body := fakeDriver(4 << 20)
 	var slow atomic.Bool
 	slow.Store(true)
@@ -174,7 +162,7 @@ func TestFetchKilled(t *testing.T) {
 	// startSlow starts a fetch and returns once part of the body is in
 	// its temporary file.
 	startSlow := func() (*exec.Cmd, *bytes.Buffer, []string) {
-		cmd := exec.Command(bin, args...)
+		cmd := kdriverCmd(t, "", args...)
 		cmd.Env = append(os.Environ(), "KDRIVER_CACHE="+cache)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -230,7 +218,7 @@ func TestFetchKilled(t *testing.T) {
 
 	// The next run downloads again and succeeds.
 	slow.Store(false)
-	cmd = exec.Command(bin, args...)
+	cmd = kdriverCmd(t, "", args...)
 	cmd.Env = append(os.Environ(), "KDRIVER_CACHE="+cache)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -250,11 +238,9 @@ func TestFetchKilled(t *testing.T) {
 	outs := make([][]byte, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
-		wg.Go(func() {
-			c := exec.Command(bin, args...)
-			c.Env = append(os.Environ(), "KDRIVER_CACHE="+cache2)
-			outs[i], errs[i] = c.CombinedOutput()
-		})
+		c := kdriverCmd(t, "", args...)
+		c.Env = append(os.Environ(), "KDRIVER_CACHE="+cache2)
+		wg.Go(func() { outs[i], errs[i] = c.CombinedOutput() })
 	}
 	wg.Wait()
 	for i := range 2 {
@@ -318,7 +304,6 @@ func TestOCIPushFetch(t *testing.T) {
 // host name does not even resolve; only the proxy on 127.0.0.1 knows it),
 // and extra headers reach the server.
 func TestFetchThroughProxy(t *testing.T) {
-	bin := buildKdriver(t)
 	body := fakeDriver(50 << 10)
 	var seen atomic.Value
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -333,7 +318,7 @@ func TestFetchThroughProxy(t *testing.T) {
 	defer proxy.Close()
 	out := t.TempDir()
 	args := append(fetchArgs(t, "http://drivers.kdriver-test.invalid/kdriver"), "fetch", "--output-dir", out, "--http-header", "X-Mirror-Token: s3cret")
-	cmd := exec.Command(bin, args...)
+	cmd := kdriverCmd(t, "", args...)
 	cmd.Env = append(os.Environ(), "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "NO_PROXY=", "no_proxy=")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("fetch through the proxy: %v\n%s", err, b)

@@ -14,7 +14,10 @@ import (
 )
 
 // TestMain lets testscript run the real binary as "kdriver" and as
-// "falco-driver-loader" inside its scripts.
+// "falco-driver-loader" inside its scripts, and lets tests that signal a
+// kdriver run this binary (kdriverCmd) instead of building one: a go build
+// took minutes on a loaded machine and pushed the package past go test's
+// default 10-minute timeout.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		// main itself, so that scripts see its signal handling (exit 130).
