@@ -5,8 +5,15 @@ import "context"
 // Source is one driver's stream of events.
 //
 // Next blocks until an event arrives, ctx is done (returning ctx.Err()), or
-// the source is closed (returning ErrClosed). The returned event's byte
-// slices may be reused by the next call; copy what must outlive it.
+// the source is closed (returning ErrClosed). A source that has events
+// waiting may return them without looking at ctx, so a loop over Next
+// checks ctx itself.
+//
+// The returned event is borrowed: it and its byte slices stay valid until
+// the next call to Next, which may reuse them; Event.Clone what must live
+// longer. It never points into memory that Close frees (a driver's mapped
+// buffers), so reading it after Close is safe. A goroutine that calls Next
+// is joined before Close.
 type Source interface {
 	Next(ctx context.Context) (*Event, error)
 	// Stats reports what the driver produced and dropped so far.
