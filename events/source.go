@@ -23,8 +23,12 @@ type Source interface {
 
 // Stats counts events seen by the driver, per CPU where it keeps them.
 type Stats struct {
-	Events uint64     `json:"events"`
-	Drops  uint64     `json:"drops"`
+	Events uint64 `json:"events"`
+	Drops  uint64 `json:"drops"`
+	// Lost counts events written with part of their meaning lost: the
+	// modern probe's exec exits whose entry it had not recorded, typed by
+	// their syscall number (a successful execveat then reads execve_x).
+	Lost   uint64     `json:"lost,omitempty"`
 	PerCPU []CPUStats `json:"per_cpu,omitempty"`
 }
 
@@ -33,4 +37,5 @@ type CPUStats struct {
 	CPU    int    `json:"cpu"`
 	Events uint64 `json:"events"`
 	Drops  uint64 `json:"drops"`
+	Lost   uint64 `json:"lost,omitempty"`
 }
