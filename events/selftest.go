@@ -147,13 +147,25 @@ func SelfTest(ctx context.Context, src Source, opts SelfTestOptions) (*SelfTestR
 	}
 
 	// Read concurrently so that the driver's buffers never fill while the
-	// child runs; keep copies of the candidate events.
+	// child runs; keep copies of the candidate events. The reader is
+	// joined before SelfTest returns: the caller closes src next, and a
+	// driver that always has an event (a busy host) never looks at ctx in
+	// Next, so the loop checks it itself.
 	found := make(chan *Event, 4096)
 	readErr := make(chan error, 1)
 	readCtx, stopRead := context.WithCancel(ctx)
-	defer stopRead()
+	readDone := make(chan struct{})
+	defer func() {
+		stopRead()
+		<-readDone
+	}()
 	go func() {
+		defer close(readDone)
 		for {
+			if readCtx.Err() != nil {
+				close(found)
+				return
+			}
 			ev, err := src.Next(readCtx)
 			if err != nil {
 				if errors.Is(err, ErrMalformed) {
@@ -277,6 +289,7 @@ loop:
 		<-waited
 	}
 	stopRead()
+	<-readDone
 
 	res.Checks = append(res.Checks, childCheck)
 	for _, e := range exps {

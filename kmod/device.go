@@ -39,11 +39,13 @@ type Device struct {
 	rings   []*ring
 	maxWait time.Duration
 
-	mu      sync.RWMutex // held for reading while the mappings are used
-	closed  atomic.Bool
-	done    chan struct{}
-	pending *ring // ring whose head event the caller holds
-	ev      events.Event
+	mu     sync.RWMutex // held for reading while the mappings are used
+	closed atomic.Bool
+	done   chan struct{}
+	// The last event handed out, copied out of its ring: Close unmaps the
+	// rings, and an event pointing into them would fault if read after.
+	buf []byte
+	ev  events.Event
 }
 
 type ring struct {
@@ -190,7 +192,9 @@ func (r *ring) release(n int) {
 }
 
 // Next returns the oldest event at the head of the rings (by timestamp),
-// sleeping with a growing backoff while all of them are empty.
+// sleeping with a growing backoff while all of them are empty. The event is
+// a copy owned by the Device: valid until the next call to Next, and still
+// readable after Close (it never points into the mapped rings).
 func (d *Device) Next(ctx context.Context) (*events.Event, error) {
 	wait := 50 * time.Microsecond
 	for {
@@ -218,11 +222,6 @@ func (d *Device) next() (*events.Event, error) {
 	if d.closed.Load() {
 		return nil, events.ErrClosed
 	}
-	if p := d.pending; p != nil {
-		n, _ := p.peek()
-		p.release(n)
-		d.pending = nil
-	}
 	var best *ring
 	var bestLen int
 	for _, r := range d.rings {
@@ -237,11 +236,13 @@ func (d *Device) next() (*events.Event, error) {
 	if best == nil {
 		return nil, nil
 	}
-	if _, err := events.DecodeInto(&d.ev, best.at()[:bestLen]); err != nil {
-		best.release(bestLen)
+	// Copy, then give the space back at once: the module may overwrite it
+	// from then on, and Close unmaps it.
+	d.buf = append(d.buf[:0], best.at()[:bestLen]...)
+	best.release(bestLen)
+	if _, err := events.DecodeInto(&d.ev, d.buf); err != nil {
 		return nil, fmt.Errorf("cpu %d: %w", best.cpu, err)
 	}
-	d.pending = best
 	return &d.ev, nil
 }
 

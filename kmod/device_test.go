@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kdriver/kdriver/events"
 )
@@ -95,6 +98,36 @@ func TestDeviceWrapAround(t *testing.T) {
 		if ev.TS != uint64(i) || ev.Str(2) != path {
 			t.Fatalf("event %d: ts %d path %q, want %q", i, ev.TS, ev.Str(2), path)
 		}
+	}
+}
+
+// TestDeviceEventOutlivesClose: Close unmaps the rings; an event handed
+// out before must still be readable (the self-test clones the events a
+// reader goroutine gets, and a busy host keeps it reading until Close).
+func TestDeviceEventOutlivesClose(t *testing.T) {
+	const size = 4096
+	mem, err := unix.Mmap(-1, 0, 4096+2*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &ring{cpu: 0, mem: mem, info: mem[:4096], data: mem[4096:], size: size}
+	r.put(t, openEvent(1, 0, "/outlives/close"))
+	d := testDevice(r)
+	ev, err := d.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Close() // unmaps mem; the test's device has no file to stop
+	// Reading unmapped memory faults: turn that into a panic of this
+	// goroutine instead of a crash of the test binary.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("event read after Close faulted (it points into the unmapped ring): %v", p)
+		}
+	}()
+	if got := ev.Str(2); got != "/outlives/close" {
+		t.Fatalf("path after Close %q", got)
 	}
 }
 

@@ -287,6 +287,11 @@ func TestGuestStress(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for {
+			// Next returns waiting events without looking at ctx.
+			if ctx.Err() != nil {
+				readErr <- nil
+				return
+			}
 			_, err := d.Next(ctx)
 			if err != nil {
 				if errors.Is(err, context.Canceled) {

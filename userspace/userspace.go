@@ -48,9 +48,10 @@ type Options struct {
 // Source traces processes and streams their events. It implements
 // events.Source.
 //
-// It never drops an event: a tracee stays stopped until its event has been
-// handed to Next, so Stats().Drops is always 0 by construction (a slow
-// reader slows the traced processes down instead).
+// It drops no event while it runs: a tracee stays stopped until its event
+// has been handed over, so a slow reader slows the traced processes down
+// instead. Only Close drops: an event the tracer still has to hand over
+// then (its buffer is full, nobody reads) is counted in Stats().Drops.
 type Source struct {
 	log    *slog.Logger
 	reqs   chan request
@@ -58,6 +59,7 @@ type Source struct {
 	done   chan struct{} // closed by Close
 	ended  chan struct{} // closed when the tracer goroutine returns
 	nevent atomic.Uint64
+	ndrop  atomic.Uint64
 	once   sync.Once
 	mu     sync.Mutex
 	kill   map[int]bool // processes started by Start and still running
@@ -220,9 +222,9 @@ func (s *Source) Next(ctx context.Context) (*events.Event, error) {
 	}
 }
 
-// Stats counts the events emitted; Drops is always 0 (see Source).
+// Stats counts the events emitted and those dropped at Close (see Source).
 func (s *Source) Stats() (events.Stats, error) {
-	return events.Stats{Events: s.nevent.Load()}, nil
+	return events.Stats{Events: s.nevent.Load(), Drops: s.ndrop.Load()}, nil
 }
 
 // closeWait bounds how long Close waits for the tracer to let go of its
@@ -268,6 +270,7 @@ func (s *Source) emit(b []byte) {
 	case s.evs <- cp:
 		s.nevent.Add(1)
 	case <-s.done:
+		s.ndrop.Add(1)
 	}
 }
 
@@ -434,8 +437,10 @@ func (s *Source) handle(tid int, ws unix.WaitStatus) {
 			code = 128 + sig
 		}
 		if s.procexit {
+			// The kernel drivers' definition (docs/events.md), from the
+			// same status word: exit_code is 0, not -1, after a signal.
 			s.begin(tid, t.pid, events.TypeProcExit, t.comm)
-			s.enc.Params().Int(int64(ws)).Int(int64(ws.ExitStatus())).Int(int64(sig))
+			s.enc.Params().Int(int64(ws)).Int(int64(ws>>8) & 0xff).Int(int64(ws) & 0x7f)
 			s.emit(s.enc.End())
 		}
 		if ch, ok := s.started[tid]; ok {

@@ -113,9 +113,53 @@ func TestTraceShell(t *testing.T) {
 }
 
 func TestTraceSignalExit(t *testing.T) {
-	_, code, _ := collect(t, exec.Command("sh", "-c", "kill -9 $$"))
+	evs, code, pid := collect(t, exec.Command("sh", "-c", "kill -9 $$"))
 	if code != 128+9 {
 		t.Errorf("exit code = %d, want 137", code)
+	}
+	// procexit as every driver writes it (docs/events.md): exit_code is
+	// (status >> 8) & 0xff, 0 after a signal; signal is status & 0x7f.
+	for _, ev := range evs {
+		if ev.Type != events.TypeProcExit || ev.TID != pid {
+			continue
+		}
+		if ev.Int(0)&0x7f != 9 || ev.Int(1) != 0 || ev.Int(2) != 9 {
+			t.Errorf("procexit status %#x exit_code %d signal %d, want 0x9, 0, 9", ev.Int(0), ev.Int(1), ev.Int(2))
+		}
+		return
+	}
+	t.Errorf("no procexit of %d", pid)
+}
+
+// TestCloseCountsDrops: an event the tracer cannot hand over when the
+// source is closed (nobody reads, its buffer is full) is a drop.
+func TestCloseCountsDrops(t *testing.T) {
+	src, err := userspace.New(userspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Opens and closes without end; nobody reads, so the tracer fills its
+	// buffer and waits with the next event.
+	_, wait, err := src.Start(exec.Command("sh", "-c", "while :; do : </dev/null; done"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		st, _ := src.Stats()
+		if st.Events > 16 && st.Events == last {
+			break // the buffer is full: the tracer waits
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tracer never stopped emitting: %+v", st)
+		}
+		last = st.Events
+	}
+	src.Close()
+	_, _ = wait() // the tracer has ended: no event is in flight any more
+	st, _ := src.Stats()
+	if st.Drops == 0 {
+		t.Errorf("stats %+v after Close with an event in flight: the lost event is not counted", st)
 	}
 }
 

@@ -363,7 +363,8 @@ func (p *Probe) Stats() (events.Stats, error) {
 	for cpu, c := range per {
 		s.Events += c.Events
 		s.Drops += c.Drops
-		s.PerCPU = append(s.PerCPU, events.CPUStats{CPU: cpu, Events: c.Events, Drops: c.Drops})
+		s.Lost += c.Lost
+		s.PerCPU = append(s.PerCPU, events.CPUStats{CPU: cpu, Events: c.Events, Drops: c.Drops, Lost: c.Lost})
 	}
 	return s, nil
 }

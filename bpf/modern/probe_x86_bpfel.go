@@ -17,6 +17,7 @@ type probeKdCounters struct {
 	_      structs.HostLayout
 	Events uint64
 	Drops  uint64
+	Lost   uint64
 }
 
 type probeKdFilter struct {

@@ -251,6 +251,9 @@ func printStats(w io.Writer, read, printed uint64, st events.Stats, err error) {
 		return
 	}
 	fmt.Fprintf(w, "; driver wrote %d, dropped %d", st.Events, st.Drops)
+	if st.Lost > 0 {
+		fmt.Fprintf(w, ", %d exec exits typed without their entry", st.Lost)
+	}
 	for _, c := range st.PerCPU {
 		fmt.Fprintf(w, "; cpu%d %d/%d", c.CPU, c.Events, c.Drops)
 	}

@@ -57,6 +57,7 @@ struct kd_filter {
 struct kd_counters {
 	__u64 events;	/* events written to a ring buffer */
 	__u64 drops;	/* events lost: buffer full or missing */
+	__u64 lost;	/* exec exits typed without their entry (see exec_pending) */
 };
 
 struct kd_scratch {
@@ -88,9 +89,14 @@ struct {
  * Exec entry type per process (tgid, which a multithreaded exec keeps): a
  * successful execveat returns with the syscall number of execve in the
  * registers (x86_64 6.18 reports 59), so the exit needs the entry's type.
+ * An entry lives from the exec's entry to its exit; the exit of an exec
+ * into a 32-bit program (a compat exit, not reported) and the death of
+ * the process remove it too. LRU, so that entries whose exit never came
+ * cannot fill it: an exec whose entry was evicted is typed by its syscall
+ * number at exit and counted in kd_counters.lost.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u16);
@@ -120,9 +126,25 @@ struct pt_regs___kd_x86 {
 
 struct pt_regs___kd_arm64 {
 	__u64 regs[31];
+	__u64 pstate;
 	__u64 orig_x0;
 	__s32 syscallno;
 } __attribute__((preserve_access_index));
+
+/* x86_64: the ia32 entries (int 0x80, sysenter, 32-bit syscall) set
+ * TS_COMPAT in thread_info.status; it is cleared on the way back to user
+ * mode, after sys_exit. */
+struct thread_info___kd_x86 {
+	__u32 status;
+} __attribute__((preserve_access_index));
+
+struct task_struct___kd_x86 {
+	struct thread_info___kd_x86 thread_info;
+} __attribute__((preserve_access_index));
+
+#define KD_TS_COMPAT		0x0002
+/* arm64: an AArch32 task's saved pstate has PSR_MODE32_BIT. */
+#define KD_PSR_MODE32_BIT	0x10
 
 static __always_inline unsigned long kd_arg(struct pt_regs *regs, int i)
 {
@@ -155,6 +177,25 @@ static __always_inline long kd_syscall_nr(struct pt_regs *regs)
 	return BPF_CORE_READ((struct pt_regs___kd_arm64 *)regs, syscallno);
 #else
 	return BPF_CORE_READ((struct pt_regs___kd_x86 *)regs, orig_ax);
+#endif
+}
+
+/*
+ * A 32-bit compat syscall (ia32 on x86_64, AArch32 on arm64): its number
+ * is another table's (ia32 read is 3, x86_64 close), so it is not
+ * reported, as the module (in_compat_syscall) and the tracer (the audit
+ * arch) do not report it.
+ */
+static __always_inline bool kd_compat(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct pt_regs___kd_arm64 *)regs, pstate) & KD_PSR_MODE32_BIT;
+#else
+	struct task_struct___kd_x86 *t = (void *)bpf_get_current_task();
+
+	if (!bpf_core_field_exists(t->thread_info.status))
+		return false;
+	return BPF_CORE_READ(t, thread_info.status) & KD_TS_COMPAT;
 #endif
 }
 
@@ -338,7 +379,7 @@ static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
 		return 0;
 	nr = id;
 	f = bpf_map_lookup_elem(&syscall_filter, &nr);
-	if (!f || !f->enter)
+	if (!f || !f->enter || kd_compat(regs))
 		return 0;
 	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -411,16 +452,40 @@ static __always_inline void kd_accept_x(struct kd_buf *b, struct pt_regs *regs, 
 	kd_u64(b, type == KD_EV_ACCEPT4_X ? (__u32)kd_arg(regs, 3) : 0);
 }
 
+/* ia32 numbers of execve and execveat (arch/x86/entry/syscalls/syscall_32.tbl) */
+#define KD_IA32_EXECVE		11
+#define KD_IA32_EXECVEAT	358
+
+/* The exit of an exec into a 32-bit program is a compat syscall's: not
+ * reported, as by the module and the tracer; its entry is dropped here. */
+static __always_inline void kd_exec_forget(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	bpf_map_delete_elem(&exec_pending, &tgid);
+}
+
+static __always_inline void kd_count_lost(void)
+{
+	__u32 zero = 0;
+	struct kd_counters *c = bpf_map_lookup_elem(&counters, &zero);
+
+	if (c)
+		c->lost++;
+}
+
 /* The exit type of the exec this process entered (see exec_pending). */
 static __always_inline __u16 kd_exec_exit_type(__u16 type)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u16 *entered = bpf_map_lookup_elem(&exec_pending, &tgid);
 
-	if (entered) {
-		type = *entered == KD_EV_EXECVEAT_E ? KD_EV_EXECVEAT_X : KD_EV_EXECVE_X;
-		bpf_map_delete_elem(&exec_pending, &tgid);
+	if (!entered) {
+		kd_count_lost();
+		return type;
 	}
+	type = *entered == KD_EV_EXECVEAT_E ? KD_EV_EXECVEAT_X : KD_EV_EXECVE_X;
+	bpf_map_delete_elem(&exec_pending, &tgid);
 	return type;
 }
 
@@ -438,8 +503,21 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 		return 0;
 	nr = id;
 	f = bpf_map_lookup_elem(&syscall_filter, &nr);
-	if (!f || !f->exit)
+	if (!f || !f->exit) {
+#if !defined(__TARGET_ARCH_arm64)
+		/* An exec into an ia32 program returns with the ia32 exec's
+		 * number in orig_ax (x86_64 munmap and a free slot). */
+		if ((nr == KD_IA32_EXECVE || nr == KD_IA32_EXECVEAT) && kd_compat(regs))
+			kd_exec_forget();
+#endif
 		return 0;
+	}
+	if (kd_compat(regs)) {
+		/* Not reported; on arm64 this may be the exit of an exec into
+		 * an AArch32 program, which keeps the arm64 number. */
+		kd_exec_forget();
+		return 0;
+	}
 	type = f->exit;
 	switch (type) {
 	case KD_EV_EXECVE_X:
@@ -529,6 +607,13 @@ static __always_inline int kd_on_procexit(struct task_struct *task)
 	struct kd_buf b;
 	__s64 status;
 
+	/* The last thread of a process: an exec entry whose exit never came
+	 * goes with it (signal->live is decremented before this tracepoint). */
+	if (BPF_CORE_READ(task, signal, live.counter) == 0) {
+		__u32 tgid = BPF_CORE_READ(task, tgid);
+
+		bpf_map_delete_elem(&exec_pending, &tgid);
+	}
 	if (!kd_procexit_enabled)
 		return 0;
 	if (kd_begin(&b, KD_EV_PROCEXIT, KD_NP_PROCEXIT))
