@@ -105,14 +105,7 @@ func (c *Cache) Lookup(id ID, want string) (Result, error) {
 // that store lists its digest; ErrNotFound otherwise. It downloads no
 // artifact (it may read the stores' indexes). s may be nil: no store.
 func (c *Cache) Cached(ctx context.Context, s Store, id ID, o FetchOptions) (Result, error) {
-	want := ""
-	if o.SHA256 != "" {
-		var err error
-		if want, err = parseHexDigest(o.SHA256); err != nil {
-			return Result{}, err
-		}
-	}
-	p, err := c.Path(id)
+	want, p, err := c.target(id, o)
 	if err != nil {
 		return Result{}, err
 	}
@@ -245,14 +238,7 @@ func (c *Cache) open(p string, id ID, want string, chk CheckFunc) (*os.File, Res
 // and renames it into place. Concurrent fetches of one artifact, in this
 // or other processes, serialise on a lock file and all succeed.
 func (c *Cache) Fetch(ctx context.Context, s Store, id ID, o FetchOptions) (Result, error) {
-	want := ""
-	if o.SHA256 != "" {
-		var err error
-		if want, err = parseHexDigest(o.SHA256); err != nil {
-			return Result{}, err
-		}
-	}
-	p, err := c.Path(id)
+	want, p, err := c.target(id, o)
 	if err != nil {
 		return Result{}, err
 	}
@@ -551,4 +537,16 @@ func writeRecord(p, rec string) error {
 		return err
 	}
 	return os.Rename(tmp, p)
+}
+
+// target returns the digest o asks for ("" when none) and the artifact's
+// path in the cache.
+func (c *Cache) target(id ID, o FetchOptions) (want, path string, err error) {
+	if o.SHA256 != "" {
+		if want, err = parseHexDigest(o.SHA256); err != nil {
+			return "", "", err
+		}
+	}
+	path, err = c.Path(id)
+	return want, path, err
 }
