@@ -184,7 +184,7 @@ func (o *buildOptions) kit(ctx context.Context, g *globals) (*kit.Kit, error) {
 		return nil, nil
 	}
 	if _, err := os.Stat(o.Source); err != nil {
-		return nil, usageError{fmt.Sprintf("--source: %v", err)}
+		return nil, usageError{fmt.Sprintf("--source %s: no such file or folder: give a driver kit (DKMS folder, .deb, libs driver/) or the kernel module's source folder", o.Source)}
 	}
 	ko := kit.Options{Device: o.Device}
 	if o.named {
