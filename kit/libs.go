@@ -135,4 +135,3 @@ func configureFile(b []byte, vars map[string]string) []byte {
 		return []byte(vars[name])
 	})
 }
-

@@ -99,7 +99,9 @@ func FromDeb(ctx context.Context, file string, o Options) (*Kit, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	inSrc := func(name string) bool { return name == "usr" || name == "usr/src" || strings.HasPrefix(name, "usr/src/") }
+	inSrc := func(name string) bool {
+		return name == "usr" || name == "usr/src" || strings.HasPrefix(name, "usr/src/")
+	}
 	if _, err := unpack.Deb(ctx, f, tmp, unpack.Options{MaxBytes: maxSource, Include: inSrc}); err != nil {
 		return nil, fmt.Errorf("kit %s: %w", file, err)
 	}

@@ -244,4 +244,3 @@ func envList(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
-
