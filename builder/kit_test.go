@@ -38,7 +38,9 @@ func newKitBuilder(t testing.TB, work string, k *kit.Kit, jobs int) *Builder {
 func TestKitOutOfRangeSkipped(t *testing.T) {
 	k := openKit(t, "../kit/testdata/hello-1.2") // BUILD_EXCLUSIVE_KERNEL_MIN 5.4, x86_64|aarch64
 	old := matrix.Target{Name: "debian-buster-4.19.0-27-amd64", Distro: "debian", TargetID: "debian", Arch: "x86_64",
-		KernelRelease: "4.19.0-27-amd64", FixedKernelRelease: "4.19.0-27-amd64", FixedKernelVersion: "1"}
+		KernelRelease: "4.19.0-27-amd64", FixedKernelRelease: "4.19.0-27-amd64", FixedKernelVersion: "1",
+		Packages: []matrix.Package{{Name: "linux-headers-4.19.0-27-amd64", Role: matrix.RoleHeaders, URL: "http://127.0.0.1:1/none.deb",
+			Size: 1, SHA256: strings.Repeat("0", 64)}}}
 	b := newKitBuilder(t, t.TempDir(), k, 1)
 	rep, err := b.Run(context.Background(), []matrix.Target{old})
 	if err != nil {
