@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -87,7 +88,7 @@ func (l *Local) Build(ctx context.Context, job Job) (Result, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		return res, fmt.Errorf("%s: %s: %w: %s", job.Name, err, ErrBuild, lastLines(log, 5))
+		return res, fmt.Errorf("%s: %s: %w: %s", job.Name, err, ErrBuild, FirstError(log))
 	}
 	res.Artifact, err = os.ReadFile(filepath.Join(out, job.Artifact))
 	if err != nil {
@@ -103,6 +104,20 @@ func envList(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// compilerError matches a compiler's diagnostic: gcc and clang write
+// "file:line:col: error: …" (or "fatal error:").
+var compilerError = regexp.MustCompile(`(?m)^\S+:\d+(?::\d+)?: (?:fatal )?error: .*$`)
+
+// FirstError is what a failed build's message shows: the compiler's first
+// error (the one that matters; later ones often follow from it), else the
+// log's last lines.
+func FirstError(log []byte) string {
+	if m := compilerError.Find(log); m != nil {
+		return string(m)
+	}
+	return lastLines(log, 5)
 }
 
 // lastLines returns the last n lines of a log, for error messages.

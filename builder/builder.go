@@ -17,6 +17,7 @@ import (
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/kit"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/templates"
 )
@@ -26,6 +27,7 @@ const (
 	StatusBuilt   = "built"
 	StatusCached  = "cached"
 	StatusFailed  = "failed"
+	StatusSkipped = "skipped"  // outside the kit's BUILD_EXCLUSIVE_* range
 	StatusToBuild = "to-build" // Plan: no build recorded for these inputs
 )
 
@@ -38,7 +40,11 @@ type Options struct {
 	Choose  ChooseBackend
 	// Mode names the backend policy (local, docker, auto…); it is part of
 	// the cache key, because the compiler binary differs between them.
-	Mode          string
+	Mode string
+	// Kit is the driver to build; when set it gives Source and, unless
+	// they are set, DriverName and DriverVersion, and its BUILD_EXCLUSIVE_*
+	// range decides which targets are skipped.
+	Kit           *kit.Kit
 	Source        Source
 	OutDir        string // artifacts in the Falco layout: <version>/<arch>/<file>
 	CacheDir      string // build records: <CacheDir>/<key>/
@@ -78,6 +84,7 @@ type TargetResult struct {
 	// Warning says what was wrong with the cache when a target was built
 	// again instead of taken from it.
 	Warning string `json:"warning,omitempty"`
+	Reason  string `json:"reason,omitempty"` // why a target was skipped
 }
 
 // Report is the result of a run.
@@ -86,6 +93,7 @@ type Report struct {
 	Built   int            `json:"built"`
 	Cached  int            `json:"cached"`
 	Failed  int            `json:"failed"`
+	Skipped int            `json:"skipped"`
 	Seconds float64        `json:"seconds"`
 }
 
@@ -103,6 +111,15 @@ func New(opts Options) (*Builder, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if k := opts.Kit; k != nil {
+		opts.Source = Source{FS: k.Source, Module: k.Module}
+		if opts.DriverName == "" {
+			opts.DriverName = k.Name
+		}
+		if opts.DriverVersion == "" {
+			opts.DriverVersion = k.Version
+		}
 	}
 	if opts.Verify == nil {
 		module := opts.Source.Module
@@ -191,6 +208,8 @@ func (b *Builder) Run(ctx context.Context, targets []matrix.Target) (*Report, er
 			rep.Built++
 		case StatusCached:
 			rep.Cached++
+		case StatusSkipped:
+			rep.Skipped++
 		default:
 			if r.Status == "" {
 				rep.Results[i] = TargetResult{Target: targets[i].Name, Status: StatusFailed, Error: "not started: " + context.Cause(ctx).Error()}
@@ -224,7 +243,10 @@ func (b *Builder) Plan(targets []matrix.Target) *Report {
 		r := TargetResult{Target: t.Name, Arch: t.Arch, KernelRelease: t.KernelRelease, CacheKey: key, Status: StatusToBuild,
 			Artifact: filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())}
 		rec := filepath.Join(b.opts.CacheDir, key)
-		if m, err := readRecord(rec); err == nil {
+		if reason := b.skip(t); reason != "" {
+			r.Status, r.Reason, r.Artifact = StatusSkipped, reason, ""
+			rep.Skipped++
+		} else if m, err := readRecord(rec); err == nil {
 			if _, err := recorded(filepath.Join(rec, id.FileName()), m); err == nil {
 				r.Status, r.SHA256, r.Backend, r.Compiler = StatusCached, m.SHA256, m.Backend, m.Compiler
 			}
@@ -235,6 +257,15 @@ func (b *Builder) Plan(targets []matrix.Target) *Report {
 		rep.Results = append(rep.Results, r)
 	}
 	return rep
+}
+
+// skip says why the kit does not build for t ("" when it does).
+func (b *Builder) skip(t matrix.Target) string {
+	if b.opts.Kit == nil {
+		return ""
+	}
+	_, reason := b.opts.Kit.Exclusive.Allows(t.KernelRelease, t.Arch)
+	return reason
 }
 
 func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
@@ -250,6 +281,11 @@ func (b *Builder) one(ctx context.Context, t matrix.Target) TargetResult {
 	out := filepath.Join(b.opts.OutDir, id.DriverVersion, id.Arch, id.FileName())
 	rec := filepath.Join(b.opts.CacheDir, key)
 	log := b.opts.Logger.With("target", t.Name)
+	if reason := b.skip(t); reason != "" {
+		res.Status, res.Reason, res.Seconds = StatusSkipped, reason, time.Since(start).Seconds()
+		log.Info("skipped", "reason", reason)
+		return res
+	}
 	if m, err := readRecord(rec); err == nil {
 		err := b.publish(filepath.Join(rec, id.FileName()), out, id, t, key, m)
 		if err == nil {

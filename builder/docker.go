@@ -210,7 +210,7 @@ func (d *Docker) Build(ctx context.Context, job Job) (Result, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		return res, fmt.Errorf("%s: docker run: %s: %w: %s", job.Name, err, ErrBuild, lastLines(log, 5))
+		return res, fmt.Errorf("%s: docker run: %s: %w: %s", job.Name, err, ErrBuild, FirstError(log))
 	}
 	res.Artifact, err = ReadOutput(filepath.Join(dir, "out", job.Artifact))
 	if err != nil {

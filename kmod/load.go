@@ -96,8 +96,10 @@ func Unload(ctx context.Context, name string, opts UnloadOptions) error {
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EBUSY):
 			if attempt >= opts.Retries {
 				ref := refcount(opts.SysModule, name)
+				// The devices of kdriver's and Falco's modules are named
+				// after the module (/dev/kdriver, /dev/scap0…).
 				return fmt.Errorf("unload %s: %w (refcount %s): stop the process that has /dev/%s open and retry",
-					name, ErrInUse, ref, DeviceName)
+					name, ErrInUse, ref, name)
 			}
 		default:
 			return fmt.Errorf("unload %s: %w", name, err)

@@ -20,6 +20,10 @@ type KmodOptions struct {
 	Params string
 	// Device is the module's device; default /dev/kdriver.
 	Device string
+	// Module is the name the module registers with the kernel, the one it
+	// is preflighted, found loaded and unloaded by (a kit's: scap for
+	// Falco's); default kdriver.
+	Module string
 	// Artifacts resolves the module when no File is given: cache, stores,
 	// compile on the node. Nil: only File works.
 	Artifacts *ArtifactSource
@@ -42,8 +46,16 @@ func newKmodDriver(cfg DriverConfig) *kmodDriver { return &kmodDriver{cfg: cfg, 
 
 func (d *kmodDriver) Type() DriverType { return Kmod }
 
+// module is the name of the module this driver loads and unloads.
+func (d *kmodDriver) module() string {
+	if d.cfg.Kmod.Module != "" {
+		return d.cfg.Kmod.Module
+	}
+	return kmod.ModuleName
+}
+
 func (d *kmodDriver) loaded(f host.Facts) bool {
-	ok, _ := kmod.Loaded("", kmod.ModuleName)
+	ok, _ := kmod.Loaded("", d.module())
 	return ok
 }
 
@@ -65,12 +77,12 @@ func (d *kmodDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 		d.artifact = &Artifact{Name: filepath.Base(file), Path: file, Origin: OriginFile, file: fd}
 	} else {
 		if d.loaded(f) {
-			return []string{"module " + kmod.ModuleName + " is loaded"}, nil
+			return []string{"module " + d.module() + " is loaded"}, nil
 		}
 		src := d.cfg.Kmod.Artifacts
 		if src == nil {
 			return nil, fmt.Errorf("%w: module %s: no module file and no way to get one; pass --file PATH.ko",
-				ErrNoArtifact, kmod.ModuleName)
+				ErrNoArtifact, d.module())
 		}
 		a, err := src.Resolve(ctx, f, d.cfg.Kmod.Policy)
 		if a != nil {
@@ -84,7 +96,7 @@ func (d *kmodDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 		}
 	}
 	file := d.artifact.Path
-	info, err := kmod.PreflightFile(d.artifact.file, kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName})
+	info, err := kmod.PreflightFile(d.artifact.file, kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: d.module()})
 	if err != nil {
 		d.artifact.Close()
 		return nil, err
@@ -103,10 +115,10 @@ func (d *kmodDriver) Artifact() *Artifact { return d.artifact }
 // Install loads the module; a module already loaded is kept.
 func (d *kmodDriver) Install(ctx context.Context, f host.Facts, _ InstallOptions) (string, error) {
 	if d.loaded(f) {
-		return "module " + kmod.ModuleName + " already loaded, kept (kdriver cleanup unloads it)", nil
+		return "module " + d.module() + " already loaded, kept (kdriver cleanup unloads it)", nil
 	}
 	if d.artifact == nil || d.artifact.file == nil {
-		return "", fmt.Errorf("%w: module %s: no module file (run the preflight first)", ErrNoArtifact, kmod.ModuleName)
+		return "", fmt.Errorf("%w: module %s: no module file (run the preflight first)", ErrNoArtifact, d.module())
 	}
 	// The descriptor the preflight read (and, from the cache, hashed):
 	// replacing the path since then changes nothing.
@@ -118,7 +130,7 @@ func (d *kmodDriver) Install(ctx context.Context, f host.Facts, _ InstallOptions
 		}
 		return "", err
 	}
-	return fmt.Sprintf("module %s loaded from %s", kmod.ModuleName, d.artifact), nil
+	return fmt.Sprintf("module %s loaded from %s", d.module(), d.artifact), nil
 }
 
 // Open reads the module's device.
@@ -132,14 +144,14 @@ func (d *kmodDriver) Open(ctx context.Context) (events.Source, error) {
 // Cleanup unloads the module, retrying while it is busy; never forced.
 func (d *kmodDriver) Cleanup(ctx context.Context) (string, error) {
 	if !d.loaded(host.Facts{}) {
-		return "nothing to clean up: module " + kmod.ModuleName + " is not loaded", nil
+		return "nothing to clean up: module " + d.module() + " is not loaded", nil
 	}
-	err := kmod.Unload(ctx, kmod.ModuleName, kmod.UnloadOptions{})
+	err := kmod.Unload(ctx, d.module(), kmod.UnloadOptions{})
 	switch {
 	case err == nil:
-		return "module " + kmod.ModuleName + " unloaded", nil
+		return "module " + d.module() + " unloaded", nil
 	case errors.Is(err, kmod.ErrNotLoaded):
-		return "nothing to clean up: module " + kmod.ModuleName + " is not loaded", nil
+		return "nothing to clean up: module " + d.module() + " is not loaded", nil
 	}
 	return "", err
 }

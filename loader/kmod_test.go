@@ -137,3 +137,24 @@ func TestKmodLoadsWhatWasChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestKmodModuleName: a kit's module (Falco's scap) is preflighted, looked
+// up and unloaded by its own name, not kdriver's.
+func TestKmodModuleName(t *testing.T) {
+	const amd = "../kmod/testdata/kdriver-6.1.0-56-amd64.ko"
+	f := host.Facts{Arch: kernelrelease.ArchX86_64, Kernel: host.Kernel{Release: "6.1.0-56-amd64"}}
+	d, err := NewDriver(Kmod, DriverConfig{Kmod: KmodOptions{File: amd, Module: "scap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Preflight(context.Background(), f); !errors.Is(err, kmod.ErrWrongName) || !strings.Contains(err.Error(), "scap") {
+		t.Fatalf("kdriver.ko preflighted as scap: %v, want ErrWrongName naming scap", err)
+	}
+	if ok, _ := kmod.Loaded("", "scap"); ok {
+		t.Skip("a scap module is loaded on this host")
+	}
+	msg, err := d.Cleanup(context.Background())
+	if err != nil || !strings.Contains(msg, "module scap is not loaded") {
+		t.Fatalf("cleanup of scap: %q, %v", msg, err)
+	}
+}

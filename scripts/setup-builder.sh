@@ -9,6 +9,10 @@
 #    and 6.12, amd64 and arm64), bullseye (5.10, amd64) and sid (amd64 and arm64),
 #    indexed with dpkg-scanpackages and apt-ftparchive. Tests serve it on
 #    127.0.0.1.
+#  - in the same pool, Debian's falcosecurity-scap-dkms of bookworm
+#    (0.1.1dev), trixie (0.20.0) and sid (0.23.2): Falco's kernel module as
+#    a DKMS source, for the driver-kit acceptance test of `kdriver build
+#    --source <deb>` (cmd/kdriver/testdata/build/scap_kits.txtar).
 #
 # The packages come from the host's own apt mirror through the private apt
 # states of scripts/vm/apt.sh; no mirror is named here.
@@ -83,6 +87,17 @@ fetch() {
 	cd - >/dev/null
 }
 
+# fetch_pkg SET PKG: download the candidate of an arch-independent package.
+fetch_pkg() {
+	local set=$1 pkg=$2
+	apt_prepare "$set"
+	apt_opts "$set"
+	mkdir -p "$MIRROR/pool/$set"
+	cd "$MIRROR/pool/$set"
+	ls "$pkg"_*_all.deb >/dev/null 2>&1 || apt-get "${APT_OPTS[@]}" download "$pkg"
+	cd - >/dev/null
+}
+
 # index SUITE ARCH…: Packages and Release for one suite of the pool.
 index() {
 	local suite=$1 arch d
@@ -122,10 +137,14 @@ fi
 
 fetch bookworm linux-headers-amd64 amd64 arm64
 fetch bookworm linux-headers-6.12-amd64 amd64 arm64
+fetch_pkg bookworm falcosecurity-scap-dkms
 index bookworm amd64 arm64
+fetch_pkg trixie falcosecurity-scap-dkms
+index trixie amd64
 fetch bullseye linux-headers-amd64 amd64
 index bullseye amd64
 fetch sid linux-headers-amd64 amd64 arm64
+fetch_pkg sid falcosecurity-scap-dkms
 index sid amd64 arm64
 echo "$want_stamp" >"$stamp"
 echo "builder mirror ready: $MIRROR"

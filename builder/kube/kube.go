@@ -175,7 +175,7 @@ func (k *Backend) Build(ctx context.Context, job builder.Job) (builder.Result, e
 		return res, err
 	}
 	if !ok {
-		return res, fmt.Errorf("%s: kubernetes job %s failed: %w: %s", job.Name, spec.Name, builder.ErrBuild, lastLines(res.Log, 5))
+		return res, fmt.Errorf("%s: kubernetes job %s failed: %w: %s", job.Name, spec.Name, builder.ErrBuild, builder.FirstError(res.Log))
 	}
 	res.Artifact, err = builder.ReadOutput(filepath.Join(dir, "out", job.Artifact))
 	if err != nil {
@@ -243,13 +243,4 @@ func envList(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// lastLines returns the last n lines of a log, for error messages.
-func lastLines(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }

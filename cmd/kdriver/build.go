@@ -27,6 +27,7 @@ import (
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/builder/rpm"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kit"
 	"github.com/kdriver/kdriver/kmod"
 )
 
@@ -40,6 +41,7 @@ type buildOptions struct {
 	Source      string
 	EventHeader string
 	Module      string
+	Device      string
 	OutputDir   string
 	CacheDir    string
 	Report      string
@@ -50,6 +52,9 @@ type buildOptions struct {
 	DryRun      bool
 	Shard       string
 	mirror      mirrorFlags
+
+	// which identity flags the user set (a kit's own say otherwise)
+	named, versioned, moduled bool
 }
 
 // mirrorFlags say where kernels are discovered (build and build matrix).
@@ -94,6 +99,9 @@ the targets whose inputs changed. Artifacts land in --output-dir in the Falco
 layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.named = cmd.Flags().Changed("driver-name")
+			o.versioned = cmd.Flags().Changed("driver-version")
+			o.moduled = cmd.Flags().Changed("module")
 			return runBuild(cmd.Context(), g, o)
 		},
 	}
@@ -103,7 +111,8 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker (builder images kdriver makes), kubernetes (a Job per target, hostPath volumes), or auto (local when the host has the headers' compiler, else docker)")
 	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
-	fs.StringVar(&o.Source, "source", "", "kernel module source `DIR` (default: the source carried in this binary)")
+	fs.StringVar(&o.Source, "source", "", "driver source: a DKMS folder (dkms.conf and a kbuild Makefile), a .deb holding one under /usr/src, a falcosecurity/libs driver/ `PATH` (configured with --driver-name, --driver-version, --device-name), or kdriver's module folder (default: the source carried in this binary)")
+	fs.StringVar(&o.Device, "device-name", "", "device name of a libs driver/ tree (default: the driver name)")
 	fs.StringVar(&o.EventHeader, "event-header", "", "kd_event.h `FILE` copied next to the source (default: <source>/../../events/c/kd_event.h, or the one in this binary)")
 	fs.StringVar(&o.Module, "module", "kdriver", "module name (the .ko the source builds)")
 	fs.StringVar(&o.OutputDir, "output-dir", "build/drivers", "where artifacts go, in the Falco layout")
@@ -167,6 +176,42 @@ func (o *buildOptions) source() (builder.Source, error) {
 	return src, nil
 }
 
+// kit opens --source as a driver kit (DKMS folder, .deb, libs driver/
+// tree); nil without an error when --source is kdriver's own module folder
+// or not given. Identity flags the user set must agree with the kit.
+func (o *buildOptions) kit(ctx context.Context, g *globals) (*kit.Kit, error) {
+	if o.Source == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(o.Source); err != nil {
+		return nil, usageError{fmt.Sprintf("--source %s: no such file or folder: give a driver kit (DKMS folder, .deb, libs driver/) or the kernel module's source folder", o.Source)}
+	}
+	ko := kit.Options{Device: o.Device}
+	if o.named {
+		ko.Name = g.DriverName
+	}
+	if o.versioned {
+		ko.Version = g.DriverVersion
+	}
+	k, err := kit.Open(ctx, o.Source, ko)
+	if errors.Is(err, kit.ErrNotKit) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		set        bool
+		flag, v, w string
+	}{{o.named, "--driver-name", g.DriverName, k.Name}, {o.versioned, "--driver-version", g.DriverVersion, k.Version}, {o.moduled, "--module", o.Module, k.Module}} {
+		if c.set && c.v != c.w {
+			return nil, usageError{fmt.Sprintf("%s %s: the kit at %s is %s", c.flag, c.v, o.Source, c.w)}
+		}
+	}
+	g.logger.Info("driver kit", "kit", k.String())
+	return k, nil
+}
+
 // maxMatrixSize bounds a matrix file, as builder/matrix does.
 const maxMatrixSize = 64 << 20
 
@@ -198,9 +243,18 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if targets, err = shard(targets, o.Shard); err != nil {
 		return err
 	}
-	src, err := o.source()
+	k, err := o.kit(ctx, g)
 	if err != nil {
 		return err
+	}
+	var src builder.Source
+	name, version := g.DriverName, g.DriverVersion
+	if k == nil {
+		if src, err = o.source(); err != nil {
+			return err
+		}
+	} else {
+		name, version = "", "" // the kit's
 	}
 	cache, err := filepath.Abs(o.cacheDir())
 	if err != nil {
@@ -216,10 +270,10 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 			Dir: filepath.Join(cache, "headers"), Logger: g.logger,
 			Cache: &download.Cache{Dir: filepath.Join(cache, "headers"), Client: client},
 		},
-		Choose: choose, Mode: o.Backend, Source: src,
+		Choose: choose, Mode: o.Backend, Source: src, Kit: k,
 		OutDir: o.OutputDir, CacheDir: filepath.Join(cache, "builds"),
 		Jobs: o.Jobs, Retries: o.Retries,
-		DriverName: g.DriverName, DriverVersion: g.DriverVersion, HostArch: hostArch(), Logger: g.logger,
+		DriverName: name, DriverVersion: version, HostArch: hostArch(), Logger: g.logger,
 	})
 	if err != nil {
 		return err
@@ -287,6 +341,9 @@ func printBuildReport(w io.Writer, rep *builder.Report, dryRun bool) {
 	fmt.Fprintln(tw, "TARGET\tARCH\tSTATUS\tSECONDS\tARTIFACT")
 	for _, r := range rep.Results {
 		what := r.Artifact
+		if r.Status == builder.StatusSkipped {
+			what = r.Reason
+		}
 		if r.Status == builder.StatusFailed {
 			what = r.Error
 			if r.Log != "" {
@@ -300,7 +357,7 @@ func printBuildReport(w io.Writer, rep *builder.Report, dryRun bool) {
 		fmt.Fprintf(w, "to build %d, cached %d (dry run)\n", len(rep.Results)-rep.Cached, rep.Cached)
 		return
 	}
-	fmt.Fprintf(w, "built %d, cached %d, failed %d in %.1fs\n", rep.Built, rep.Cached, rep.Failed, rep.Seconds)
+	fmt.Fprintf(w, "built %d, cached %d, skipped %d, failed %d in %.1fs\n", rep.Built, rep.Cached, rep.Skipped, rep.Failed, rep.Seconds)
 }
 
 // targets reads the matrix file, or discovers the one target the global

@@ -69,12 +69,30 @@ func TestBuildScripts(t *testing.T) {
 		t.Fatal("mirror has no bookworm 6.1 amd64 kernel")
 	}
 	src, _ := filepath.Abs("../../kmod/src")
+	kitDir, _ := filepath.Abs("../../kit/testdata/hello-1.2")
+	// Debian's falcosecurity-scap-dkms of three suites, in the mirror's pool.
+	scapDebs := map[string]string{}
+	for _, suite := range []string{"bookworm", "trixie", "sid"} {
+		m, _ := filepath.Glob(filepath.Join(mirror, "pool", suite, "falcosecurity-scap-dkms_*_all.deb"))
+		if len(m) != 1 {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%d falcosecurity-scap-dkms packages of %s in %s: run scripts/setup-builder.sh", len(m), suite, mirror)
+			}
+			continue
+		}
+		scapDebs[suite] = m[0]
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/build",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MIRROR", url)
 			env.Setenv("SRC", src)
 			env.Setenv("KREL", krel)
+			env.Setenv("KITDIR", kitDir)
+			env.Setenv("KITCACHE", filepath.Join(cache, "builder", "kits"))
+			for suite, v := range scapDebs {
+				env.Setenv("SCAP_"+strings.ToUpper(suite), v)
+			}
 			env.Setenv("CI", os.Getenv("CI"))
 			return nil
 		},

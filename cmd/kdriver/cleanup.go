@@ -47,7 +47,7 @@ func runCleanup(ctx context.Context, g *globals, o *cleanupOptions) error {
 	var results []cleanupResult
 	var errs []error
 	for _, t := range types {
-		drv, err := loader.NewDriver(t, loader.DriverConfig{Logger: g.logger})
+		drv, err := loader.NewDriver(t, loader.DriverConfig{Logger: g.logger, Kmod: loader.KmodOptions{Module: g.DriverName}})
 		if errors.Is(err, loader.ErrNotAvailable) && !explicit {
 			continue // nothing of it can have been installed by this kdriver
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader"
 	"github.com/kdriver/kdriver/loader/host"
 )
@@ -230,7 +231,9 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 // kmodOptions configure the kernel module: --file, or the cache, the
 // --repo stores (the same store flags as fetch) and compiling on the node.
 func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, error) {
-	k := loader.KmodOptions{File: o.KmodFile, Params: o.KmodParams}
+	// The module is loaded, kept and unloaded by the driver's name: kdriver
+	// for its own, scap (or falco) for Falco's.
+	k := loader.KmodOptions{File: o.KmodFile, Params: o.KmodParams, Module: g.DriverName}
 	if o.KmodFile != "" {
 		return k, nil, nil
 	}
@@ -239,6 +242,10 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 		Cache:    &artifacts.Cache{Dir: cacheDir(o.CacheDir), Logger: g.logger},
 		Compiler: &loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
 		Logger:   g.logger,
+	}
+	if g.DriverName != kmod.ModuleName {
+		// The node compiler builds kdriver's own source only, so far.
+		src.Compiler = nil
 	}
 	var bar *lazyBar
 	if len(g.Repos) > 0 {

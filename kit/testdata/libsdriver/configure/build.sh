@@ -1,0 +1,2 @@
+#!/bin/sh
+make -C "$KERNELDIR" M="$(dirname "$0")"
