@@ -10,21 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdriver/kdriver/internal/testenv"
 	"github.com/kdriver/kdriver/userspace"
 )
-
-// processState is the state letter of /proc/PID/stat (R, S, T, t, Z …).
-func processState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2 : i+3]
-	}
-	return ""
-}
 
 // Closing a source detaches attached processes with no stop pending: they
 // run on, never left stopped (state T). The old tracer sent a real SIGSTOP
@@ -58,7 +46,7 @@ func TestCloseLeavesAttachedRunning(t *testing.T) {
 			}
 			src.Close()
 			for range 20 {
-				if st := processState(pid); st == "T" || st == "t" {
+				if st := testenv.ProcState(pid); st == "T" || st == "t" {
 					t.Fatalf("run %d: process %d left in state %s after Close", i, pid, st)
 				}
 				time.Sleep(10 * time.Millisecond)
@@ -101,7 +89,7 @@ func TestCloseLeavesChildOfStartedRunning(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 	for range 20 {
-		if st := processState(pid); st == "T" || st == "t" || st == "" {
+		if st := testenv.ProcState(pid); st == "T" || st == "t" || st == "" {
 			t.Fatalf("child %d in state %q after Close, want running", pid, st)
 		}
 		time.Sleep(10 * time.Millisecond)

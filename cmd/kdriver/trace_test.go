@@ -10,20 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// procState is the state letter of /proc/PID/stat.
-func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2 : i+3]
-	}
-	return ""
-}
+	"github.com/kdriver/kdriver/internal/testenv"
+)
 
 // kdriver trace -p interrupted exits 130 and leaves the target running,
 // never stopped (state T), over several runs.
@@ -39,13 +28,13 @@ func TestTraceAttachInterrupted(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		code := run(ctx, []string{"kdriver", "--output", "json", "trace", "-p", strconv.Itoa(pid)}, &stdout, &stderr)
 		cancel()
-		state := procState(pid)
+		state := testenv.ProcState(pid)
 		for range 10 {
 			if state == "T" || state == "t" {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
-			state = procState(pid)
+			state = testenv.ProcState(pid)
 		}
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = cmd.Wait()
