@@ -151,7 +151,7 @@ func TestKmodModuleName(t *testing.T) {
 		t.Fatalf("kdriver.ko preflighted as scap: %v, want ErrWrongName naming scap", err)
 	}
 	if ok, _ := kmod.Loaded("", "scap"); ok {
-		t.Skip("a scap module is loaded on this host")
+		testenv.Missing(t, "a scap module is loaded on this host: unload it (kdriver cleanup --driver-name scap)")
 	}
 	msg, err := d.Cleanup(context.Background())
 	if err != nil || !strings.Contains(msg, "module scap is not loaded") {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kdriver/kdriver/internal/testenv"
 )
 
 const good = `version: 1
@@ -83,7 +85,7 @@ func FuzzRead(f *testing.F) {
 // to a cap, not until memory runs out.
 func TestReadFileCapped(t *testing.T) {
 	if _, err := os.Stat("/dev/zero"); err != nil {
-		t.Skip("no /dev/zero")
+		testenv.Missing(t, "no /dev/zero: %v", err)
 	}
 	if _, err := ReadFile("/dev/zero"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", err)
