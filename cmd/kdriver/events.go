@@ -185,6 +185,11 @@ func streamFor(ctx context.Context, g *globals, o *eventsOptions, src events.Sou
 
 // streamEvents copies matching events to w until ctx ends, flushing the
 // buffered output every 200ms so that a slow stream still shows up.
+// streamEvents copies matching events to w until ctx ends, flushing the
+// buffered output every 200ms so that a slow stream still shows up. A
+// malformed event is skipped and the stream goes on, but the run does not
+// end well: the error says how many there were and what the first was
+// (an interrupt still wins, so that ^C stays exit 130).
 func streamEvents(ctx context.Context, src events.Source, f *eventFilter, w io.Writer, asJSON bool) (printed, read uint64, err error) {
 	var mu sync.Mutex
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -207,11 +212,16 @@ func streamEvents(ctx context.Context, src events.Source, f *eventFilter, w io.W
 		}
 	}()
 	var line []byte
+	var malformed uint64
+	var firstMalformed error
 	for {
 		ev, nerr := src.Next(ctx)
 		if nerr != nil {
 			if errors.Is(nerr, events.ErrMalformed) {
-				err = nerr
+				if malformed == 0 {
+					firstMalformed = nerr
+				}
+				malformed++
 				continue
 			}
 			err = nerr
@@ -240,6 +250,9 @@ func streamEvents(ctx context.Context, src events.Source, f *eventFilter, w io.W
 	wg.Wait()
 	if ferr := bw.Flush(); ferr != nil && err == nil {
 		err = ferr
+	}
+	if malformed > 0 && (err == nil || errors.Is(err, context.DeadlineExceeded)) {
+		err = fmt.Errorf("%d malformed events skipped (%d good events read), the first: %w", malformed, read, firstMalformed)
 	}
 	return printed, read, err
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,9 @@ type listSource struct {
 func (s *listSource) Next(ctx context.Context) (*events.Event, error) {
 	if s.i < len(s.evs) {
 		s.i++
+		if len(s.evs[s.i-1]) == 0 {
+			return nil, fmt.Errorf("cpu 0: %w: a torn event", events.ErrMalformed)
+		}
 		if _, err := events.DecodeInto(&s.ev, s.evs[s.i-1]); err != nil {
 			return nil, err
 		}
@@ -94,6 +99,35 @@ func TestStreamEventsFilters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A malformed event in the stream is skipped, the events after it are
+// still printed, and the run fails at the end saying how many there were:
+// a stream that silently lost events must not exit 0 after --duration.
+func TestStreamEventsMalformedFailsTheRun(t *testing.T) {
+	evs := sampleEvents()
+	evs = append(evs[:2:2], append([][]byte{nil, nil}, evs[2:]...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	printed, read, err := streamEvents(ctx, &listSource{evs: evs}, &eventFilter{}, &out, false)
+	if read != 4 || printed != 4 {
+		t.Fatalf("read %d printed %d, want the 4 good events", read, printed)
+	}
+	if !errors.Is(err, events.ErrMalformed) || !strings.Contains(err.Error(), "2 malformed events") {
+		t.Fatalf("err = %v, want the 2 malformed events counted", err)
+	}
+	if exitCode(err) == exitOK {
+		t.Fatal("a stream with malformed events exits 0")
+	}
+
+	// Interrupted (^C) stays exit 130 even after a malformed event.
+	ictx, icancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, icancel)
+	_, _, err = streamEvents(ictx, &listSource{evs: [][]byte{nil}}, &eventFilter{}, &out, false)
+	if exitCode(err) != exitInterrupted {
+		t.Fatalf("interrupted stream: err %v, exit %d, want 130", err, exitCode(err))
 	}
 }
 
