@@ -16,6 +16,7 @@ import (
 	"github.com/kdriver/kdriver/builder/debian"
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/builder/rpm"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // Errors of kernel discovery that are the caller's to correct.
@@ -69,7 +70,7 @@ func (k *Kernels) log() *slog.Logger {
 // Arches defaults to arch.
 func (k Kernels) Find(ctx context.Context, release, arch string) (matrix.Target, error) {
 	if len(k.Arches) == 0 {
-		k.Arches = []string{matrix.DebArch(arch)}
+		k.Arches = []string{kernelrelease.ArchOf(arch).Deb()}
 	}
 	all, err := k.Discover(ctx)
 	if err != nil {
@@ -134,7 +135,7 @@ func (k *Kernels) Discover(ctx context.Context) ([]matrix.Target, error) {
 		}
 	}
 	arches := k.arches()
-	host := matrix.DebArch(k.HostArch)
+	host := kernelrelease.ArchOf(k.HostArch).Deb()
 	fetchArches := arches
 	if !slices.Contains(fetchArches, host) {
 		fetchArches = append(append([]string{}, arches...), host) // cross builds need the host's kbuild
@@ -191,7 +192,7 @@ func (k *Kernels) discoverRPM(ctx context.Context) ([]matrix.Target, error) {
 			return nil, err
 		}
 		for _, a := range k.arches() {
-			for _, t := range repo.Kernels(p, k.RPMDistro, k.RPMTarget, matrix.KernelArch(a)) {
+			for _, t := range repo.Kernels(p, k.RPMDistro, k.RPMTarget, string(kernelrelease.ArchOf(a))) {
 				if k.Flavour == nil || k.Flavour.MatchString(t.KernelRelease) {
 					out = append(out, t)
 				}

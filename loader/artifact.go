@@ -18,6 +18,7 @@ import (
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader/host"
 	"github.com/kdriver/kdriver/templates"
@@ -359,11 +360,11 @@ func (l *LocalCompiler) plan(ctx context.Context, f host.Facts) (plan, error) {
 }
 
 func (l *LocalCompiler) crossPrefix(f host.Facts) string {
-	self := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
-	if f.Arch == "" || self == "" {
+	self, err := kernelrelease.ParseArch(runtime.GOARCH)
+	if f.Arch == "" || err != nil {
 		return ""
 	}
-	return builder.CrossPrefix(string(f.Arch), self)
+	return builder.CrossPrefix(string(f.Arch), string(self))
 }
 
 // Plan implements ModuleCompiler.
@@ -399,7 +400,7 @@ func (l *LocalCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 	if err != nil {
 		return Compiled{}, err
 	}
-	env := map[string]string{"MODULE": kmod.ModuleName, "KARCH": builder.KernelArch(string(f.Arch)), "JOBS": "2"}
+	env := map[string]string{"MODULE": kmod.ModuleName, "KARCH": f.Arch.Kbuild(), "JOBS": "2"}
 	if l.DriverVersion != "" {
 		env["DRIVER_VERSION"] = l.DriverVersion
 	}

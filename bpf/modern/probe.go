@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrPermission is returned when the kernel refuses to load or attach the
@@ -96,12 +96,7 @@ type Probe struct {
 }
 
 // GOARCH of the objects: bpf2go only builds amd64 and arm64.
-func runningArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "aarch64"
-	}
-	return "x86_64"
-}
+func runningArch() kernelrelease.Arch { return kernelrelease.HostArch() }
 
 // permissionError maps the kernel's refusals to ErrPermission.
 func permissionError(err error) error {
@@ -127,9 +122,11 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	arch := opts.Arch
-	if arch == "" {
-		arch = runningArch()
+	arch := runningArch()
+	if opts.Arch != "" {
+		if arch, err = kernelrelease.ParseArch(opts.Arch); err != nil {
+			return nil, err
+		}
 	}
 	filter, err := events.Filter(arch, execTypes(opts.Types))
 	if err != nil {

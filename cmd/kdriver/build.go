@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +23,7 @@ import (
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kit"
 	"github.com/kdriver/kdriver/kmod"
 )
@@ -125,8 +125,6 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	cmd.AddCommand(newBuildMatrixCmd(g))
 	return cmd
 }
-
-func hostArch() string { return matrix.KernelArch(runtime.GOARCH) }
 
 func (o *buildOptions) cacheDir() string {
 	if o.CacheDir != "" {
@@ -302,6 +300,9 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	return runErr
 }
 
+// hostArch is the arch kdriver runs on, in the kernel's spelling.
+func hostArch() string { return string(kernelrelease.HostArch()) }
+
 // shard is --shard I/N: builder.Shard of the targets, by target name.
 func shard(ts []matrix.Target, spec string) ([]matrix.Target, error) {
 	if spec == "" {
@@ -374,7 +375,7 @@ func (o *buildOptions) targets(ctx context.Context, g *globals) ([]matrix.Target
 	}
 	arch := hostArch()
 	if g.Arch != "" {
-		arch = matrix.KernelArch(matrix.DebArch(g.Arch))
+		arch = string(kernelrelease.ArchOf(g.Arch))
 	}
 	k, err := o.mirror.kernels(g)
 	if err != nil {
