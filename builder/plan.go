@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder/debian"
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/builder/rpm"
@@ -140,7 +140,10 @@ func (k *Kernels) Discover(ctx context.Context) ([]matrix.Target, error) {
 	if !slices.Contains(fetchArches, host) {
 		fetchArches = append(append([]string{}, arches...), host) // cross builds need the host's kbuild
 	}
-	client := &http.Client{}
+	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range srcs {
 		a := &debian.Archive{URL: s.uri, Client: client, Keyring: s.keyring}
 		if s.keyring == "" {
@@ -184,9 +187,13 @@ func (k *Kernels) filterNewest(ts []matrix.Target) []matrix.Target {
 // discoverRPM lists the kernel-devel packages of the RPM repositories for
 // the asked arches.
 func (k *Kernels) discoverRPM(ctx context.Context) ([]matrix.Target, error) {
+	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
+	if err != nil {
+		return nil, err
+	}
 	var out []matrix.Target
 	for _, u := range k.RPMRepos {
-		repo := &rpm.Repo{URL: u, Client: &http.Client{}}
+		repo := &rpm.Repo{URL: u, Client: client}
 		p, err := repo.Primary(ctx)
 		if err != nil {
 			return nil, err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
@@ -255,7 +255,10 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{}
+	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
+	if err != nil {
+		return err
+	}
 	choose, err := o.chooser(g, cache)
 	if err != nil {
 		return err
