@@ -215,8 +215,23 @@ func (b *httpBackend) open(ctx context.Context, version, arch, file string) (io.
 			return nil, -1, u, err
 		}
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, b.o.Timeout, errTimeout)
-	body := &httpBody{b: b, ctx: ctx, cancelAll: cancel, url: u, final: u, total: -1, artifact: strings.HasSuffix(file, ".ko") || strings.HasSuffix(file, ".o")}
+	return get(ctx, b.client, u, b.o, strings.HasSuffix(file, ".ko") || strings.HasSuffix(file, ".o"))
+}
+
+// Get opens url with the stores' policy (o's defaults for zero values):
+// 5xx, 429 and connection failures retried with backoff, a cut-off body
+// resumed with a Range request, the idle and overall timeouts; a 404 or
+// 410 is ErrNotFound. It returns the body, its size (-1 unknown) and the
+// URL that answered, after redirects (client's policy). o.Headers go with
+// every request.
+func Get(ctx context.Context, client *http.Client, url string, o HTTPOptions) (io.ReadCloser, int64, string, error) {
+	return get(ctx, client, url, o.withDefaults(), false)
+}
+
+// get is Get with o's defaults applied; artifact refuses an HTML page.
+func get(ctx context.Context, client *http.Client, u string, o HTTPOptions, artifact bool) (io.ReadCloser, int64, string, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, errTimeout)
+	body := &httpBody{client: client, o: o, ctx: ctx, cancelAll: cancel, url: u, final: u, total: -1, artifact: artifact}
 	if err := body.connect(); err != nil {
 		cancel()
 		return nil, -1, u, err
@@ -227,7 +242,8 @@ func (b *httpBackend) open(ctx context.Context, version, arch, file string) (io.
 
 // httpBody streams one file, resuming with Range after a cut-off.
 type httpBody struct {
-	b         *httpBackend
+	client    *http.Client
+	o         HTTPOptions     // with defaults
 	ctx       context.Context // the whole fetch, with the overall timeout
 	cancelAll context.CancelFunc
 	url       string
@@ -250,7 +266,7 @@ func (h *httpBody) connect() error {
 	var last error
 	for {
 		if h.attempts > 0 {
-			if h.attempts > h.b.o.Retries {
+			if h.attempts > h.o.Retries {
 				return fmt.Errorf("GET %s: %w (gave up after %d attempts)", h.url, last, h.attempts)
 			}
 			if err := h.sleep(); err != nil {
@@ -270,7 +286,7 @@ func (h *httpBody) connect() error {
 }
 
 func (h *httpBody) sleep() error {
-	d := h.b.o.Backoff << (h.attempts - 1)
+	d := h.o.Backoff << (h.attempts - 1)
 	if d > 10*time.Second || d <= 0 {
 		d = 10 * time.Second
 	}
@@ -289,7 +305,7 @@ func (h *httpBody) sleep() error {
 func (h *httpBody) try() (err error, retry bool) {
 	actx, cancel := context.WithCancelCause(h.ctx)
 	h.attempt, h.cancel = actx, cancel
-	h.idle = time.AfterFunc(h.b.o.IdleTimeout, func() { cancel(errStalled) })
+	h.idle = time.AfterFunc(h.o.IdleTimeout, func() { cancel(errStalled) })
 	defer func() {
 		if err != nil {
 			h.stop()
@@ -299,7 +315,7 @@ func (h *httpBody) try() (err error, retry bool) {
 	if err != nil {
 		return err, false
 	}
-	for k, vs := range h.b.o.Headers {
+	for k, vs := range h.o.Headers {
 		req.Header[k] = vs
 	}
 	if h.read > 0 {
@@ -308,7 +324,7 @@ func (h *httpBody) try() (err error, retry bool) {
 			req.Header.Set("If-Range", h.etag)
 		}
 	}
-	resp, err := h.b.client.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -400,9 +416,9 @@ func (h *httpBody) attemptErr(err error) error {
 	if h.attempt != nil {
 		switch context.Cause(h.attempt) {
 		case errStalled:
-			return fmt.Errorf("%w: no data for %s (idle timeout)", errStalled, h.b.o.IdleTimeout)
+			return fmt.Errorf("%w: no data for %s (idle timeout)", errStalled, h.o.IdleTimeout)
 		case errTimeout:
-			return fmt.Errorf("%w: not complete within %s (overall timeout)", errTimeout, h.b.o.Timeout)
+			return fmt.Errorf("%w: not complete within %s (overall timeout)", errTimeout, h.o.Timeout)
 		}
 	}
 	return err
@@ -411,7 +427,7 @@ func (h *httpBody) attemptErr(err error) error {
 // ctxErr is the error when the fetch's context ended.
 func (h *httpBody) ctxErr(last error) error {
 	if context.Cause(h.ctx) == errTimeout {
-		return fmt.Errorf("GET %s: %w: not complete within %s (overall timeout); last error: %v", h.url, errTimeout, h.b.o.Timeout, last)
+		return fmt.Errorf("GET %s: %w: not complete within %s (overall timeout); last error: %v", h.url, errTimeout, h.o.Timeout, last)
 	}
 	return h.ctx.Err()
 }
@@ -434,7 +450,7 @@ func (h *httpBody) Read(p []byte) (int, error) {
 		n, err := h.cur.Read(p)
 		if n > 0 {
 			h.read += int64(n)
-			h.idle.Reset(h.b.o.IdleTimeout)
+			h.idle.Reset(h.o.IdleTimeout)
 		}
 		if err == nil || err == io.EOF {
 			return n, err
@@ -445,7 +461,7 @@ func (h *httpBody) Read(p []byte) (int, error) {
 		}
 		err = h.attemptErr(err)
 		h.stop()
-		if !retryable(err) || h.attempts > h.b.o.Retries {
+		if !retryable(err) || h.attempts > h.o.Retries {
 			return n, fmt.Errorf("%w after %d of %s bytes (%d attempts)", err, h.read, sizeString(h.total), h.attempts)
 		}
 		if cerr := h.connect(); cerr != nil {

@@ -4,46 +4,21 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
-// Kind is the kind of artifact a driver has.
-type Kind string
+// Kind and ID are kernelrelease's, where the rules that name a target's
+// artifacts live (names point down the package graph, not up).
+type (
+	Kind = kernelrelease.Kind
+	ID   = kernelrelease.ArtifactID
+)
 
 const (
-	KindKmod Kind = "kmod" // kernel module, .ko
-	KindEBPF Kind = "ebpf" // legacy eBPF probe, .o
+	KindKmod = kernelrelease.KindKmod // kernel module, .ko
+	KindEBPF = kernelrelease.KindEBPF // legacy eBPF probe, .o
 )
-
-// Ext is the file extension of the kind, with its dot.
-func (k Kind) Ext() string {
-	if k == KindEBPF {
-		return ".o"
-	}
-	return ".ko"
-}
-
-// ID identifies one artifact. KernelRelease and KernelVersion are the
-// fixed (per-distro rewritten) strings that go into file names.
-type ID struct {
-	DriverName    string `json:"driver_name"`
-	DriverVersion string `json:"driver_version"`
-	Kind          Kind   `json:"kind"`
-	Arch          string `json:"arch"` // x86_64 or aarch64
-	TargetID      string `json:"target_id"`
-	KernelRelease string `json:"kernel_release"`
-	KernelVersion string `json:"kernel_version"`
-}
-
-// FileName is the artifact's name in the Falco layout:
-// <driver>_<target>_<release>_<version>.ko|.o
-func (id ID) FileName() string {
-	return fmt.Sprintf("%s_%s_%s_%s%s", id.DriverName, id.TargetID, id.KernelRelease, id.KernelVersion, id.Kind.Ext())
-}
-
-// String names the artifact in messages.
-func (id ID) String() string {
-	return fmt.Sprintf("%s %s %s/%s", id.Kind, id.DriverVersion, id.Arch, id.FileName())
-}
 
 // EscapeVersion escapes a driver version for a URL path the way Falco's
 // loader does: only '+' is rewritten (to %2B), so mirrors keep working.

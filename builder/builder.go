@@ -17,6 +17,7 @@ import (
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kit"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/templates"
@@ -386,7 +387,7 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 		return err
 	}
 	env := map[string]string{
-		"MODULE": b.opts.Source.Module, "KARCH": KernelArch(t.Arch), "JOBS": "2",
+		"MODULE": b.opts.Source.Module, "KARCH": kernelrelease.ArchOf(t.Arch).Kbuild(), "JOBS": "2",
 		"DRIVER_VERSION": b.opts.DriverVersion,
 	}
 	if cross {
@@ -514,15 +515,4 @@ func family(t matrix.Target) string {
 		return "debian"
 	}
 	return "rpm"
-}
-
-// KernelArch is the kernel's ARCH= for an arch name (x86_64 → x86).
-func KernelArch(arch string) string {
-	switch arch {
-	case "x86_64":
-		return "x86"
-	case "aarch64":
-		return "arm64"
-	}
-	return arch
 }

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrBackendUnavailable is returned for a backend this build cannot use.
@@ -94,11 +96,10 @@ func BaseSuite(suite string) string {
 }
 
 func debArchOfTriplet(t string) string {
-	switch {
-	case strings.HasPrefix(t, "aarch64"):
-		return "arm64"
-	case strings.HasPrefix(t, "x86_64"):
-		return "amd64"
+	for _, a := range []kernelrelease.Arch{kernelrelease.ArchAarch64, kernelrelease.ArchX86_64} {
+		if strings.HasPrefix(t, string(a)) {
+			return a.Deb()
+		}
 	}
 	return t
 }

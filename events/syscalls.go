@@ -1,13 +1,15 @@
 package events
 
 import (
-	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
-// ErrUnknownArch is returned for an architecture without a syscall table.
-var ErrUnknownArch = errors.New("unknown architecture")
+// ErrUnknownArch is returned for an architecture without a syscall table;
+// it is kernelrelease's, so one errors.Is serves both.
+var ErrUnknownArch = kernelrelease.ErrUnknownArch
 
 // Syscall numbers of the syscalls the event types report, per architecture
 // (arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/
@@ -26,32 +28,21 @@ var (
 	}
 )
 
-// NormalizeArch maps the spellings of the supported architectures to the
-// kernel's names: x86_64/amd64 → x86_64, aarch64/arm64 → aarch64.
-func NormalizeArch(arch string) (string, error) {
+// syscallTable takes the arch in the kernel's spelling (kernelrelease
+// normalises the others).
+func syscallTable(arch kernelrelease.Arch) (map[string]int, error) {
 	switch arch {
-	case "x86_64", "amd64":
-		return "x86_64", nil
-	case "aarch64", "arm64":
-		return "aarch64", nil
-	}
-	return "", fmt.Errorf("arch %q: %w (want x86_64 or aarch64)", arch, ErrUnknownArch)
-}
-
-func syscallTable(arch string) (map[string]int, error) {
-	a, err := NormalizeArch(arch)
-	if err != nil {
-		return nil, err
-	}
-	if a == "x86_64" {
+	case kernelrelease.ArchX86_64:
 		return syscallsX86_64, nil
+	case kernelrelease.ArchAarch64:
+		return syscallsAarch64, nil
 	}
-	return syscallsAarch64, nil
+	return nil, fmt.Errorf("arch %q: %w (want x86_64 or aarch64)", arch, ErrUnknownArch)
 }
 
 // SyscallNumber returns the number of syscall name on arch, and false when
 // the arch has no such syscall or no table.
-func SyscallNumber(arch, name string) (int, bool) {
+func SyscallNumber(arch kernelrelease.Arch, name string) (int, bool) {
 	t, err := syscallTable(arch)
 	if err != nil {
 		return 0, false
@@ -71,7 +62,7 @@ type FilterEntry struct {
 // Filter returns the syscall filter of arch for the wanted event types
 // (all types when want is empty), sorted by syscall number. Types whose
 // syscall the arch lacks are left out; process exit has no syscall.
-func Filter(arch string, want []Type) ([]FilterEntry, error) {
+func Filter(arch kernelrelease.Arch, want []Type) ([]FilterEntry, error) {
 	t, err := syscallTable(arch)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package events
 import (
 	"errors"
 	"testing"
+
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 func TestSyscallNumber(t *testing.T) {
@@ -20,7 +22,7 @@ func TestSyscallNumber(t *testing.T) {
 		{"aarch64", "fork", 0, false},
 		{"riscv64", "openat", 0, false},
 	} {
-		nr, ok := SyscallNumber(tc.arch, tc.name)
+		nr, ok := SyscallNumber(kernelrelease.ArchOf(tc.arch), tc.name)
 		if nr != tc.nr || ok != tc.ok {
 			t.Errorf("SyscallNumber(%s, %s) = %d, %v; want %d, %v", tc.arch, tc.name, nr, ok, tc.nr, tc.ok)
 		}
@@ -28,8 +30,8 @@ func TestSyscallNumber(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	for _, arch := range []string{"x86_64", "aarch64"} {
-		t.Run(arch, func(t *testing.T) {
+	for _, arch := range []kernelrelease.Arch{kernelrelease.ArchX86_64, kernelrelease.ArchAarch64} {
+		t.Run(string(arch), func(t *testing.T) {
 			all, err := Filter(arch, nil)
 			if err != nil {
 				t.Fatal(err)

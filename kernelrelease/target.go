@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/kdriver/kdriver/artifacts"
 )
 
 // Undetermined is the target ID when neither os-release nor a legacy
@@ -129,8 +127,8 @@ func byID(id string) distro {
 }
 
 // Artifact identifies the target's artifact of one kind for a driver.
-func (t Target) Artifact(driverName, driverVersion string, kind artifacts.Kind) artifacts.ID {
-	return artifacts.ID{
+func (t Target) Artifact(driverName, driverVersion string, kind Kind) ArtifactID {
+	return ArtifactID{
 		DriverName:    driverName,
 		DriverVersion: driverVersion,
 		Kind:          kind,

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/kdriver/kdriver/artifacts"
 )
 
 // TestFalcoFileNames checks the names against what Falco's loader computes
@@ -106,11 +104,11 @@ func TestFalcoFileNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			tg := NewTarget(tt.os, kr, ParseVersion(tt.version), tt.arch)
-			kmod := tg.Artifact("falco", "8.1.0+driver", artifacts.KindKmod)
+			kmod := tg.Artifact("falco", "8.1.0+driver", KindKmod)
 			if got := kmod.FileName(); got != tt.kmod {
 				t.Errorf("kmod file = %q, want %q (notes: %s)", got, tt.kmod, strings.Join(tg.Notes, "; "))
 			}
-			ebpf := tg.Artifact("falco", "8.1.0+driver", artifacts.KindEBPF)
+			ebpf := tg.Artifact("falco", "8.1.0+driver", KindEBPF)
 			if got, want := ebpf.FileName(), strings.TrimSuffix(tt.kmod, ".ko")+".o"; got != want {
 				t.Errorf("ebpf file = %q, want %q", got, want)
 			}
@@ -124,17 +122,6 @@ func TestFalcoFileNames(t *testing.T) {
 				t.Error("no note says how the target was derived")
 			}
 		})
-	}
-}
-
-// TestFalcoURL: the URL in Falco's layout escapes '+' in the driver
-// version only; the file name goes as is (COS's "6.1.58+").
-func TestFalcoURL(t *testing.T) {
-	tg := NewTarget(OS{ID: "cos", BuildID: "17800.66.78"}, MustParse("6.1.58+"), ParseVersion("#1 SMP PREEMPT_DYNAMIC Sat Oct 28 14:12:24 UTC 2023"), ArchX86_64)
-	got := artifacts.HTTPURL("https://download.falco.org/driver", tg.Artifact("falco", "8.1.0+driver", artifacts.KindEBPF))
-	want := "https://download.falco.org/driver/8.1.0%2Bdriver/x86_64/falco_cos_6.1.58+_1.o"
-	if got != want {
-		t.Errorf("URL = %q, want %q", got, want)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kmod"
 )
 
@@ -172,7 +173,7 @@ func TestGuestSyscallMask(t *testing.T) {
 	load(t, ko)
 	defer unload(t)
 	_, arch := uname(t)
-	nr, ok := events.SyscallNumber(arch, "close")
+	nr, ok := events.SyscallNumber(kernelrelease.ArchOf(arch), "close")
 	if !ok {
 		t.Fatalf("no close on %s", arch)
 	}

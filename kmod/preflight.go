@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // Preflight errors. A *MismatchError matches the one of its field.
@@ -150,12 +150,12 @@ func parseModInfo(b []byte) map[string]string {
 // Check compares the module with the target. file labels the error.
 func (i *Info) Check(file string, want Want) error {
 	if want.Arch != "" {
-		a, err := events.NormalizeArch(want.Arch)
+		a, err := kernelrelease.ParseArch(want.Arch)
 		if err != nil {
 			return err
 		}
-		if a != i.Arch {
-			return &MismatchError{File: file, Field: "arch", Got: i.Arch, Want: a, err: ErrWrongArch}
+		if string(a) != i.Arch {
+			return &MismatchError{File: file, Field: "arch", Got: i.Arch, Want: string(a), err: ErrWrongArch}
 		}
 	}
 	if want.KernelRelease != "" && want.KernelRelease != i.Release {

@@ -242,7 +242,7 @@ func TestKmodPreflightResolves(t *testing.T) {
 // TestLocalCompilerPlan: the reasons a node cannot compile name what to install.
 func TestLocalCompilerPlan(t *testing.T) {
 	root := t.TempDir()
-	l := &LocalCompiler{}
+	l := &builder.LocalCompiler{}
 	_, err := l.Plan(context.Background(), kmodFacts(root))
 	if !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "no headers at "+filepath.Join(root, "lib/modules/6.1.0-56-amd64/build")+" (install linux-headers-6.1.0-56-amd64)") {
 		t.Fatalf("no headers: %v", err)

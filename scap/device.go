@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrNoDevice: no /dev/<name>N exists (the module is not loaded).
@@ -195,7 +196,7 @@ func (d *Device) setup(opts Options, cpus []int, dim uint32) error {
 	}
 	ctl := d.rings[0].f
 	for _, name := range captureSyscalls {
-		nr, ok := events.SyscallNumber(opts.Arch, name)
+		nr, ok := events.SyscallNumber(kernelrelease.ArchOf(opts.Arch), name)
 		if !ok {
 			continue
 		}

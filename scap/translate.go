@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // maxThreads bounds the translator's per-thread tables: past it they are
@@ -72,11 +73,7 @@ type Translator struct {
 // NewTranslator returns a translator for the events of arch (x86_64 or
 // aarch64: open flags differ); lookup may be nil.
 func NewTranslator(arch string, lookup LookupFunc) *Translator {
-	a, err := events.NormalizeArch(arch)
-	if err != nil {
-		a = arch
-	}
-	return &Translator{arch: a, lookup: lookup, threads: map[uint64]ThreadInfo{}, pending: map[uint64]enter{}}
+	return &Translator{arch: string(kernelrelease.ArchOf(arch)), lookup: lookup, threads: map[uint64]ThreadInfo{}, pending: map[uint64]enter{}}
 }
 
 func (t *Translator) thread(tid uint64) ThreadInfo {

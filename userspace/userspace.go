@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrAttach is returned when a process cannot be traced (ptrace refused).
@@ -109,13 +110,16 @@ func New(opts Options) (*Source, error) {
 	if arch == "" {
 		arch = runtime.GOARCH
 	}
-	filter, err := events.Filter(arch, opts.Types)
+	a, err := kernelrelease.ParseArch(arch)
 	if err != nil {
 		return nil, err
 	}
-	a, _ := events.NormalizeArch(arch)
+	filter, err := events.Filter(a, opts.Types)
+	if err != nil {
+		return nil, err
+	}
 	s := &Source{
-		auditArch: map[string]uint32{"x86_64": unix.AUDIT_ARCH_X86_64, "aarch64": unix.AUDIT_ARCH_AARCH64}[a],
+		auditArch: map[kernelrelease.Arch]uint32{kernelrelease.ArchX86_64: unix.AUDIT_ARCH_X86_64, kernelrelease.ArchAarch64: unix.AUDIT_ARCH_AARCH64}[a],
 		log:       opts.Logger,
 		reqs:      make(chan request),
 		evs:       make(chan []byte, 256),

@@ -143,7 +143,7 @@ func TestCompatSyscallsNotReported(t *testing.T) {
 		}
 	}
 	var v uint16
-	if err := src.probe.coll.Maps["exec_pending"].Lookup(pid, &v); err == nil {
+	if err := src.probe.maps.ExecPending.Lookup(pid, &v); err == nil {
 		t.Errorf("exec_pending keeps an entry for %d after its exec into a 32-bit program and its exit", pid)
 	}
 }

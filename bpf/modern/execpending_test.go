@@ -73,7 +73,7 @@ func execExit(t *testing.T, got <-chan *events.Event, pid uint32) *events.Event 
 func TestExecPendingStaleEntries(t *testing.T) {
 	testenv.RequireBPF(t)
 	src, got := execEvents(t)
-	m := src.probe.coll.Maps["exec_pending"]
+	m := src.probe.maps.ExecPending
 	// Stale entries for tgids no process has (pid_max is at most 1<<22).
 	for i := range m.MaxEntries() {
 		if err := m.Put(uint32(1<<30)+i, uint16(events.TypeExecveE)); err != nil {
@@ -125,7 +125,7 @@ const (
 func TestExecLostEntryCounted(t *testing.T) {
 	testenv.RequireBPF(t)
 	src, got := execEvents(t)
-	m := src.probe.coll.Maps["exec_pending"]
+	m := src.probe.maps.ExecPending
 
 	// The exec's path lies on a page that faults into a userfaultfd: the
 	// exec blocks there, after its entry was recorded, until the page is

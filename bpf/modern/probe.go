@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrPermission is returned when the kernel refuses to load or attach the
@@ -88,20 +88,29 @@ type Probe struct {
 	Buffers int // number of ring buffers
 	BufSize int // bytes per ring buffer
 
-	coll    *ebpf.Collection
-	links   []link.Link
-	rings   []*ebpf.Map
-	cpusOf  [][]int // rings[i] serves the CPUs cpusOf[i]
-	counter *ebpf.Map
+	coll   *ebpf.Collection // the programs of Mode
+	maps   probeMaps        // bpf2go's typed maps, owned by the Probe
+	links  []link.Link
+	rings  []*ebpf.Map
+	cpusOf [][]int // rings[i] serves the CPUs cpusOf[i]
+}
+
+// attachment is one program of an attach mode and its tracepoint.
+type attachment struct {
+	prog       *ebpf.ProgramSpec
+	tracepoint string
+}
+
+// programs are the programs of mode, from bpf2go's typed specs.
+func (s *probeSpecs) programs(mode AttachMode) []attachment {
+	if mode == AttachRaw {
+		return []attachment{{s.KdSysEnterRaw, "sys_enter"}, {s.KdSysExitRaw, "sys_exit"}, {s.KdProcExitRaw, "sched_process_exit"}}
+	}
+	return []attachment{{s.KdSysEnterBtf, "sys_enter"}, {s.KdSysExitBtf, "sys_exit"}, {s.KdProcExitBtf, "sched_process_exit"}}
 }
 
 // GOARCH of the objects: bpf2go only builds amd64 and arm64.
-func runningArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "aarch64"
-	}
-	return "x86_64"
-}
+func runningArch() kernelrelease.Arch { return kernelrelease.HostArch() }
 
 // permissionError maps the kernel's refusals to ErrPermission.
 func permissionError(err error) error {
@@ -127,9 +136,11 @@ func Load(opts Options) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	arch := opts.Arch
-	if arch == "" {
-		arch = runningArch()
+	arch := runningArch()
+	if opts.Arch != "" {
+		if arch, err = kernelrelease.ParseArch(opts.Arch); err != nil {
+			return nil, err
+		}
 	}
 	filter, err := events.Filter(arch, execTypes(opts.Types))
 	if err != nil {
@@ -183,54 +194,59 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	if err != nil {
 		return nil, fmt.Errorf("embedded object: %w", err)
 	}
-	if err := checkVersion(spec); err != nil {
+	var specs probeSpecs
+	if err := spec.Assign(&specs); err != nil {
+		return nil, fmt.Errorf("embedded object: %w", err)
+	}
+	if err := checkVersion(&specs.probeVariableSpecs); err != nil {
 		return nil, err
 	}
-	keep := "_btf"
-	if mode == AttachRaw {
-		keep = "_raw"
-	}
-	for name := range spec.Programs {
-		if !strings.HasSuffix(name, keep) {
+	// Only this mode's programs are loaded: tp_btf ones do not load
+	// without BTF.
+	progs := specs.programs(mode)
+	for name, ps := range spec.Programs {
+		if !slices.ContainsFunc(progs, func(a attachment) bool { return a.prog == ps }) {
 			delete(spec.Programs, name)
 		}
 	}
-	rb := spec.Maps["ringbufs"]
-	rb.MaxEntries = uint32(possible)
-	rb.InnerMap.MaxEntries = uint32(size)
-	if err := spec.Variables["kd_procexit_enabled"].Set(boolU32(wantExit)); err != nil {
-		return nil, fmt.Errorf("variable kd_procexit_enabled: %w", err)
+	specs.Ringbufs.MaxEntries = uint32(possible)
+	specs.Ringbufs.InnerMap.MaxEntries = uint32(size)
+	if err := specs.KdProcexitEnabled.Set(boolU32(wantExit)); err != nil {
+		return nil, fmt.Errorf("variable %s: %w", specs.KdProcexitEnabled.Name, err)
 	}
-	if err := spec.Variables["kd_wakeup_bytes"].Set(uint64(size / wakeupFraction)); err != nil {
-		return nil, fmt.Errorf("variable kd_wakeup_bytes: %w", err)
+	if err := specs.KdWakeupBytes.Set(uint64(size / wakeupFraction)); err != nil {
+		return nil, fmt.Errorf("variable %s: %w", specs.KdWakeupBytes.Name, err)
 	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
 		return nil, err
 	}
-	p = &Probe{Mode: mode, BufSize: size, coll: coll, counter: coll.Maps["counters"]}
+	p = &Probe{Mode: mode, BufSize: size, coll: coll}
 	defer func() {
 		if err != nil {
 			p.Close()
 			p = nil
 		}
 	}()
+	if err := coll.Assign(&p.maps); err != nil {
+		return nil, err
+	}
 	if err := p.fillFilter(filter); err != nil {
 		return nil, err
 	}
 	if err := p.makeRings(online, size, perBuf); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"kd_sys_enter", "kd_sys_exit", "kd_proc_exit"} {
-		prog := coll.Programs[name+keep]
+	for _, a := range progs {
+		prog := coll.Programs[a.prog.Name]
 		var l link.Link
 		if mode == AttachBTF {
 			l, err = link.AttachTracing(link.TracingOptions{Program: prog})
 		} else {
-			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: tracepointOf(name), Program: prog})
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: a.tracepoint, Program: prog})
 		}
 		if err != nil {
-			return nil, fmt.Errorf("attach %s: %w", name+keep, err)
+			return nil, fmt.Errorf("attach %s: %w", a.prog.Name, err)
 		}
 		p.links = append(p.links, l)
 	}
@@ -238,15 +254,11 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 }
 
 // checkVersion reads the format version the object was built with.
-func checkVersion(spec *ebpf.CollectionSpec) error {
+func checkVersion(vars *probeVariableSpecs) error {
 	var v [3]uint32
-	for i, name := range []string{"kd_api_major", "kd_api_minor", "kd_schema"} {
-		vs, ok := spec.Variables[name]
-		if !ok {
-			return fmt.Errorf("embedded object has no %s: %w", name, events.ErrVersion)
-		}
+	for i, vs := range []*ebpf.VariableSpec{vars.KdApiMajor, vars.KdApiMinor, vars.KdSchema} {
 		if err := vs.Get(&v[i]); err != nil {
-			return fmt.Errorf("variable %s: %w", name, err)
+			return fmt.Errorf("variable %s: %w", vs.Name, err)
 		}
 	}
 	return events.CheckVersion("modern probe", v[0], v[1], v[2])
@@ -272,16 +284,6 @@ func execTypes(types []events.Type) []events.Type {
 	return types
 }
 
-func tracepointOf(prog string) string {
-	switch prog {
-	case "kd_sys_enter":
-		return "sys_enter"
-	case "kd_sys_exit":
-		return "sys_exit"
-	}
-	return "sched_process_exit"
-}
-
 func boolU32(b bool) uint32 {
 	if b {
 		return 1
@@ -290,7 +292,7 @@ func boolU32(b bool) uint32 {
 }
 
 func (p *Probe) fillFilter(filter []events.FilterEntry) error {
-	m := p.coll.Maps["syscall_filter"]
+	m := p.maps.SyscallFilter
 	for _, e := range filter {
 		if e.Nr < 0 || uint32(e.Nr) >= m.MaxEntries() {
 			return fmt.Errorf("syscall %d beyond the filter map (%d entries)", e.Nr, m.MaxEntries())
@@ -306,7 +308,7 @@ func (p *Probe) fillFilter(filter []events.FilterEntry) error {
 // makeRings creates the ring buffers and puts each in the slots of the
 // CPUs it serves.
 func (p *Probe) makeRings(cpus []int, size, perBuf int) error {
-	outer := p.coll.Maps["ringbufs"]
+	outer := p.maps.Ringbufs
 	if perBuf == 0 {
 		perBuf = 1
 	}
@@ -350,13 +352,16 @@ func (p *Probe) Close() error {
 		p.coll.Close()
 		p.coll = nil
 	}
+	// Closing a closed map does nothing: the maps stay, so that Stats
+	// after Close is an error, not a nil dereference.
+	errs = append(errs, p.maps.Close())
 	return errors.Join(errs...)
 }
 
 // Stats reads the per-CPU counters of the probe.
 func (p *Probe) Stats() (events.Stats, error) {
 	var per []probeKdCounters
-	if err := p.counter.Lookup(uint32(0), &per); err != nil {
+	if err := p.maps.Counters.Lookup(uint32(0), &per); err != nil {
 		return events.Stats{}, fmt.Errorf("map counters: %w", err)
 	}
 	var s events.Stats

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/kdriver/kdriver/artifacts"
 )
 
 var (
@@ -85,31 +87,19 @@ func File(ctx context.Context, c *http.Client, url string, want Want, dst string
 	return os.Rename(tmp.Name(), dst)
 }
 
+// get opens url with the artifact stores' HTTP policy (retries with
+// backoff, resume of a cut-off body, idle and overall timeouts): one
+// client stack for every download kdriver makes.
 func get(ctx context.Context, c *http.Client, url string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
+	body, _, _, err := artifacts.Get(ctx, c, url, artifacts.HTTPOptions{})
+	if errors.Is(err, artifacts.ErrNotFound) {
+		return nil, fmt.Errorf("get %s: %w", url, ErrNotFound)
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("get %s: %s: %w", url, resp.Status, statusError(resp.StatusCode))
-	}
-	return resp.Body, nil
+	return body, err
 }
 
-// ErrNotFound is returned for a 404.
+// ErrNotFound is returned for a 404 or 410.
 var ErrNotFound = errors.New("not found")
-
-func statusError(code int) error {
-	if code == http.StatusNotFound {
-		return ErrNotFound
-	}
-	return errors.New("unexpected status")
-}
 
 func check(url string, want Want, size int64, sum string) error {
 	if want.Size >= 0 && size != want.Size {

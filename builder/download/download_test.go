@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func sum(s string) string {
@@ -123,5 +125,38 @@ func TestCacheRefusesPathDigest(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(top, "a", "escaped")); err == nil {
 		t.Errorf("made a folder outside the cache")
+	}
+}
+
+// TestFileRetriesAndResumes: a mirror that answers 503 once, then cuts the
+// body off half-way, still yields the verified file: the builder's
+// downloads retry and resume as the artifact stores' do.
+func TestFileRetriesAndResumes(t *testing.T) {
+	body := strings.Repeat("linux-headers ", 4096)
+	var hits atomic.Int32
+	var ranged atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch hits.Add(1) {
+		case 1:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case 2:
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.Write([]byte(body[:len(body)/2]))
+			panic(http.ErrAbortHandler) // the connection drops mid-body
+		default:
+			ranged.Store(r.Header.Get("Range") != "")
+			http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+		}
+	}))
+	defer srv.Close()
+	dst := filepath.Join(t.TempDir(), "f")
+	if err := File(context.Background(), srv.Client(), srv.URL+"/p", Want{Size: int64(len(body)), SHA256: sum(body)}, dst); err != nil {
+		t.Fatalf("File: %v", err)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != body {
+		t.Errorf("got %d bytes, want the %d of the body", len(got), len(body))
+	}
+	if !ranged.Load() {
+		t.Errorf("the third request did not resume with Range")
 	}
 }

@@ -207,25 +207,3 @@ func Write(w io.Writer, f *File) error {
 	}
 	return enc.Close()
 }
-
-// KernelArch maps a Debian architecture to the kernel's name for it.
-func KernelArch(debArch string) string {
-	switch debArch {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
-	}
-	return debArch
-}
-
-// DebArch maps a kernel architecture name (or a Debian one) to Debian's.
-func DebArch(arch string) string {
-	switch arch {
-	case "x86_64", "amd64":
-		return "amd64"
-	case "aarch64", "arm64":
-		return "arm64"
-	}
-	return arch
-}

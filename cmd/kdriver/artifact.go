@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +14,6 @@ import (
 
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/kernelrelease"
-	"github.com/kdriver/kdriver/loader/host"
 )
 
 func newArtifactCmd(g *globals) *cobra.Command {
@@ -88,12 +82,7 @@ func publishStores(g *globals, so *storeFlags, signKey string) ([]artifacts.Push
 	}
 	var out []artifacts.Pusher
 	for _, r := range g.Repos {
-		var s artifacts.Store
-		if strings.Contains(r, "://") {
-			s, err = artifacts.Open(r, opts)
-		} else {
-			s, err = artifacts.NewFileStore(r, opts)
-		}
+		s, err := artifacts.OpenRepo(r, opts)
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
@@ -124,45 +113,25 @@ func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) er
 		}
 		build[k] = v
 	}
-	items, err := expandPushArgs(files)
-	if err != nil {
+	if err := checkPushArgs(files); err != nil {
 		return err
 	}
-	files = files[:0]
-	var entries []artifacts.Entry
-	for _, it := range items {
-		files = append(files, it.file)
-		e, err := entryFor(g, o, it)
-		if err != nil {
-			return err
-		}
-		for k, v := range build {
-			if e.Build == nil {
-				e.Build = map[string]string{}
-			}
-			e.Build[k] = v
-		}
-		entries = append(entries, e)
+	pub := &artifacts.Publish{
+		Stores: stores, Build: build, Logger: g.logger,
+		ReadEntry: func(path string) ([]byte, error) {
+			return readInputFile("push: index entry", path, maxKeySize)
+		},
+		Defaults: artifacts.ID{
+			DriverName: g.DriverName, DriverVersion: g.DriverVersion, Arch: g.Arch,
+			TargetID: o.TargetID, KernelRelease: g.KernelRelease, KernelVersion: g.KernelVersion,
+		},
 	}
-	type pushed struct {
-		Entry artifacts.Entry      `json:"entry"`
-		To    artifacts.Descriptor `json:"to"`
+	out, err := pub.Run(ctx, files)
+	if errors.Is(err, artifacts.ErrInput) {
+		return usageError{err.Error()}
 	}
-	var out []pushed
-	for i, f := range files {
-		for _, s := range stores {
-			fh, err := os.Open(f)
-			if err != nil {
-				return err
-			}
-			d, err := s.Push(ctx, entries[i], fh)
-			fh.Close()
-			if err != nil {
-				return err
-			}
-			g.logger.Info("published", "file", entries[i].File, "to", d.Source)
-			out = append(out, pushed{entries[i], d})
-		}
+	if err != nil {
+		return err
 	}
 	if g.JSON() {
 		return writeJSON(g.stdout, map[string]any{"pushed": out})
@@ -173,119 +142,18 @@ func runPush(ctx context.Context, g *globals, o *pushOptions, files []string) er
 	return nil
 }
 
-// entryFor works out a file's index entry: FILE.json, else its name and
-// the flags; then its real digest and size.
-func entryFor(g *globals, o *pushOptions, it pushItem) (artifacts.Entry, error) {
-	file := it.file
-	var e artifacts.Entry
-	var meta []byte
-	_, err := os.Stat(file + ".json")
-	if err == nil {
-		meta, err = readInputFile("push: index entry", file+".json", maxKeySize)
-	}
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(meta, &e); err != nil {
-			return e, fmt.Errorf("%s.json: %w", file, err)
-		}
-		e.File = filepath.Base(file)
-	case errors.Is(err, os.ErrNotExist):
-		id, perr := artifacts.ParseFileName(filepath.Base(file), g.DriverName)
-		if perr != nil {
-			return e, usageError{perr.Error() + " (or write " + filepath.Base(file) + ".json)"}
-		}
-		id.DriverVersion = g.DriverVersion
-		if it.version != "" {
-			id.DriverVersion = it.version
-		}
-		arch := g.Arch
-		if it.arch != "" {
-			arch = it.arch
-		}
-		if arch == "" {
-			return e, usageError{fmt.Sprintf("%s: give --arch (x86_64 or aarch64) or write %s.json", file, filepath.Base(file))}
-		}
-		a, err := kernelrelease.ParseArch(arch)
-		if err != nil {
-			return e, usageError{err.Error()}
-		}
-		id.Arch = string(a)
-		if o.TargetID != "" {
-			id.TargetID = o.TargetID
-		}
-		if g.KernelRelease != "" {
-			id.KernelRelease = g.KernelRelease
-		}
-		if g.KernelVersion != "" {
-			id.KernelVersion = g.KernelVersion
-		}
-		e = artifacts.EntryFor(id)
-		if e.File != filepath.Base(file) {
-			return e, usageError{fmt.Sprintf("%s: the overrides name it %s; rename the file or drop the overrides", file, e.File)}
-		}
-	default:
-		return e, err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return e, err
-	}
-	defer f.Close()
-	h := newSHA256()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return e, fmt.Errorf("%s: %w", file, err)
-	}
-	e.SHA256, e.Size = h.hex(), n
-	return e, nil
-}
-
-// pushItem is one file to publish; version and arch are set when it was
-// found in a Falco-layout tree (<dir>/<driver version>/<arch>/<file>).
-type pushItem struct{ file, version, arch string }
-
-// expandPushArgs turns directory arguments (a Falco-layout tree, as
-// `kdriver build` writes) into their .ko/.o files.
-func expandPushArgs(args []string) ([]pushItem, error) {
-	var out []pushItem
+// checkPushArgs refuses arguments that are neither folders nor regular
+// files (a FIFO would hang the hashing) before anything is read.
+func checkPushArgs(args []string) error {
 	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, usageError{fmt.Sprintf("push %s: %s", a, pathErr(err))}
-		}
-		if !st.IsDir() {
-			if !st.Mode().IsRegular() {
-				return nil, usageError{fmt.Sprintf("push %s: not a regular file (%s)", a, host.FileKind(st.Mode()))}
-			}
-			out = append(out, pushItem{file: a})
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
 			continue
 		}
-		fs, err := artifacts.NewFileStore(a, artifacts.Options{})
-		if err != nil {
-			return nil, usageError{err.Error()}
-		}
-		pairs, err := fs.Versions()
-		if err != nil {
-			return nil, err
-		}
-		n := len(out)
-		for _, p := range pairs {
-			ents, err := os.ReadDir(filepath.Join(a, p[0], p[1]))
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range ents {
-				name := e.Name()
-				if e.Type().IsRegular() && !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".ko") || strings.HasSuffix(name, ".o")) {
-					out = append(out, pushItem{file: filepath.Join(a, p[0], p[1], name), version: p[0], arch: p[1]})
-				}
-			}
-		}
-		if len(out) == n {
-			return nil, usageError{fmt.Sprintf("%s: no <driver version>/<arch>/*.ko|*.o in it", a)}
+		if err := checkInputFile("push", a); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func newArtifactLsCmd(g *globals) *cobra.Command {
@@ -325,12 +193,7 @@ func runLs(ctx context.Context, g *globals, so *storeFlags) error {
 	}
 	var out []listed
 	for _, r := range g.Repos {
-		var s artifacts.Store
-		if strings.Contains(r, "://") {
-			s, err = artifacts.Open(r, opts)
-		} else {
-			s, err = artifacts.NewFileStore(r, opts)
-		}
+		s, err := artifacts.OpenRepo(r, opts)
 		if err != nil {
 			return usageError{err.Error()}
 		}
@@ -473,8 +336,3 @@ func writeNew(p string, data []byte, mode os.FileMode) error {
 	}
 	return f.Close()
 }
-
-type sha256Writer struct{ hash.Hash }
-
-func newSHA256() sha256Writer      { return sha256Writer{sha256.New()} }
-func (h sha256Writer) hex() string { return hex.EncodeToString(h.Sum(nil)) }

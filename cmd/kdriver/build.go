@@ -8,25 +8,22 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/builder"
-	"github.com/kdriver/kdriver/builder/debian"
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
-	"github.com/kdriver/kdriver/builder/rpm"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kit"
 	"github.com/kdriver/kdriver/kmod"
 )
@@ -128,8 +125,6 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	cmd.AddCommand(newBuildMatrixCmd(g))
 	return cmd
 }
-
-func hostArch() string { return matrix.KernelArch(runtime.GOARCH) }
 
 func (o *buildOptions) cacheDir() string {
 	if o.CacheDir != "" {
@@ -260,7 +255,10 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{}
+	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
+	if err != nil {
+		return err
+	}
 	choose, err := o.chooser(g, cache)
 	if err != nil {
 		return err
@@ -305,8 +303,10 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	return runErr
 }
 
-// shard keeps shard i of n of the targets, by target name, so that every
-// machine given the same matrix and a different i builds a disjoint part.
+// hostArch is the arch kdriver runs on, in the kernel's spelling.
+func hostArch() string { return string(kernelrelease.HostArch()) }
+
+// shard is --shard I/N: builder.Shard of the targets, by target name.
 func shard(ts []matrix.Target, spec string) ([]matrix.Target, error) {
 	if spec == "" {
 		return ts, nil
@@ -317,15 +317,7 @@ func shard(ts []matrix.Target, spec string) ([]matrix.Target, error) {
 	if ierr != nil || nerr != nil || n < 1 || i < 0 || i >= n {
 		return nil, usageError{fmt.Sprintf("--shard %q: want I/N with 0 <= I < N", spec)}
 	}
-	sorted := append([]matrix.Target(nil), ts...)
-	sort.Slice(sorted, func(a, b int) bool { return sorted[a].Name < sorted[b].Name })
-	var out []matrix.Target
-	for k, t := range sorted {
-		if k%n == i {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return builder.Shard(ts, i, n), nil
 }
 
 func writeJSONFile(name string, v any) error {
@@ -375,106 +367,32 @@ func (o *buildOptions) targets(ctx context.Context, g *globals) ([]matrix.Target
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("--matrix %s: %v", o.Matrix, err)}
 		}
-		return selectTargets(f.Targets, o.Targets)
+		ts, err := builder.Select(f.Targets, o.Targets)
+		if err != nil {
+			return nil, usageError{"--target " + err.Error()}
+		}
+		return ts, nil
 	}
 	if g.KernelRelease == "" {
 		return nil, usageError{"give --matrix FILE, or --kernel-release R (and --arch) to build one kernel"}
 	}
 	arch := hostArch()
 	if g.Arch != "" {
-		arch = matrix.KernelArch(matrix.DebArch(g.Arch))
+		arch = string(kernelrelease.ArchOf(g.Arch))
 	}
-	m := o.mirror
-	if len(m.Arches) == 0 {
-		m.Arches = []string{matrix.DebArch(arch)}
-	}
-	all, err := discover(ctx, g, &m)
+	k, err := o.mirror.kernels(g)
 	if err != nil {
 		return nil, err
 	}
-	var out []matrix.Target
-	for _, t := range all {
-		if t.KernelRelease == g.KernelRelease && t.Arch == arch {
-			out = append(out, t)
-			break
-		}
+	t, err := k.Find(ctx, g.KernelRelease, arch)
+	if err != nil {
+		return nil, discoverError(err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("kernel %s (%s): no headers package in the metadata of %s: check --mirror and --suite",
-			g.KernelRelease, arch, strings.Join(m.Mirrors, ", "))
-	}
-	return out, nil
+	return []matrix.Target{t}, nil
 }
 
-func selectTargets(all []matrix.Target, names []string) ([]matrix.Target, error) {
-	if len(names) == 0 {
-		return all, nil
-	}
-	by := map[string]matrix.Target{}
-	for _, t := range all {
-		by[t.Name] = t
-	}
-	var out []matrix.Target
-	for _, n := range names {
-		t, ok := by[n]
-		if !ok {
-			return nil, usageError{fmt.Sprintf("--target %s: not in the matrix", n)}
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-// discover reads every configured archive and lists its kernels. m.Mirrors
-// is filled in from the host's apt sources when empty.
-func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target, error) {
-	type src struct {
-		uri     string
-		suites  []string
-		keyring string
-	}
-	var srcs []src
-	var out []matrix.Target
-	if len(m.RPMRepos) > 0 {
-		ts, err := discoverRPM(ctx, m)
-		if err != nil {
-			return nil, err
-		}
-		if len(m.Mirrors) == 0 {
-			return filterNewest(ts, m)
-		}
-		out = ts
-	}
-	if len(m.Mirrors) > 0 {
-		if len(m.Suites) == 0 {
-			return nil, usageError{"--mirror needs --suite"}
-		}
-		for _, u := range m.Mirrors {
-			srcs = append(srcs, src{u, m.Suites, m.Keyring})
-		}
-	} else {
-		hs, err := debian.HostSources(os.DirFS(g.HostRoot))
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range hs {
-			suites := s.Suites
-			if len(m.Suites) > 0 {
-				suites = buildIntersect(suites, m.Suites)
-			}
-			if len(suites) > 0 {
-				kr := ""
-				if s.SignedBy != "" {
-					kr = filepath.Join(g.HostRoot, s.SignedBy)
-				}
-				srcs = append(srcs, src{s.URI, suites, kr})
-				m.Mirrors = append(m.Mirrors, s.URI)
-			}
-		}
-		if len(srcs) == 0 {
-			return nil, usageError{"no apt source (under --host-root) carries the suites asked for: give --mirror URL --suite S"}
-		}
-	}
+// kernels are the discovery options of the flags.
+func (m *mirrorFlags) kernels(g *globals) (*builder.Kernels, error) {
 	var re *regexp.Regexp
 	if m.Flavour != "" {
 		var err error
@@ -482,136 +400,26 @@ func discover(ctx context.Context, g *globals, m *mirrorFlags) ([]matrix.Target,
 			return nil, usageError{"--flavour: " + err.Error()}
 		}
 	}
-	arches := m.Arches
-	if len(arches) == 0 {
-		arches = []string{"amd64", "arm64"}
-	}
-	host := matrix.DebArch(hostArch())
-	fetchArches := arches
-	if !buildContains(fetchArches, host) {
-		fetchArches = append(append([]string{}, arches...), host) // cross builds need the host's kbuild
-	}
-	client := &http.Client{}
-	for _, s := range srcs {
-		a := &debian.Archive{URL: s.uri, Client: client, Keyring: s.keyring}
-		if s.keyring == "" {
-			g.logger.Warn("release signatures not checked: give --keyring (or Signed-By in the apt source)", "archive", s.uri)
-		}
-		for _, suite := range s.suites {
-			ix, err := debian.LoadIndex(ctx, a, suite, m.Components, fetchArches)
-			if err != nil {
-				return nil, err
-			}
-			for _, arch := range arches {
-				ks, err := ix.Kernels(arch, host)
-				if err != nil {
-					return nil, err
-				}
-				for _, k := range ks {
-					if re == nil || re.MatchString(k.KernelRelease) {
-						out = append(out, k)
-					}
-				}
-			}
-		}
-	}
-	return filterNewest(out, m)
+	return &builder.Kernels{
+		Mirrors: m.Mirrors, Suites: m.Suites, Components: m.Components, Arches: m.Arches,
+		Flavour: re, Newest: m.Newest, Keyring: m.Keyring,
+		RPMRepos: m.RPMRepos, RPMDistro: m.RPMDistro, RPMTarget: m.RPMTarget,
+		HostRoot: g.HostRoot, HostArch: hostArch(), Logger: g.logger,
+	}, nil
 }
 
-func filterNewest(ts []matrix.Target, m *mirrorFlags) ([]matrix.Target, error) {
-	if m.Newest {
-		ts = newest(ts)
+// discoverError says which flags correct a discovery error.
+func discoverError(err error) error {
+	var nk *builder.NoKernelError
+	switch {
+	case errors.Is(err, builder.ErrNoSuite):
+		return usageError{"--mirror needs --suite"}
+	case errors.Is(err, builder.ErrNoSource):
+		return usageError{"no apt source (under --host-root) carries the suites asked for: give --mirror URL --suite S"}
+	case errors.As(err, &nk):
+		return fmt.Errorf("%w: check --mirror and --suite", err)
 	}
-	return ts, nil
-}
-
-// discoverRPM lists the kernel-devel packages of the --rpm-repo
-// repositories for the asked arches.
-func discoverRPM(ctx context.Context, m *mirrorFlags) ([]matrix.Target, error) {
-	arches := m.Arches
-	if len(arches) == 0 {
-		arches = []string{"amd64", "arm64"}
-	}
-	var re *regexp.Regexp
-	if m.Flavour != "" {
-		var err error
-		if re, err = regexp.Compile(m.Flavour); err != nil {
-			return nil, usageError{"--flavour: " + err.Error()}
-		}
-	}
-	var out []matrix.Target
-	for _, u := range m.RPMRepos {
-		repo := &rpm.Repo{URL: u, Client: &http.Client{}}
-		p, err := repo.Primary(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range arches {
-			for _, t := range repo.Kernels(p, m.RPMDistro, m.RPMTarget, matrix.KernelArch(a)) {
-				if re == nil || re.MatchString(t.KernelRelease) {
-					out = append(out, t)
-				}
-			}
-		}
-	}
-	// Newest first, as for Debian (dpkg ordering approximates rpmvercmp
-	// closely enough for kernel versions).
-	sort.SliceStable(out, func(i, j int) bool {
-		return debian.CompareVersions(out[i].PackageVersion, out[j].PackageVersion) > 0
-	})
-	return out, nil
-}
-
-// debianRevision is a Debian kernel version up to its revision (6.1.55-1).
-var debianRevision = regexp.MustCompile(`^\d+\.\d+\.\d+-\d+`)
-
-// newest keeps the first (newest: Kernels sorts by version) target of each
-// series, flavour and arch. The series is the first two version numbers.
-func newest(ts []matrix.Target) []matrix.Target {
-	seen := map[string]bool{}
-	var out []matrix.Target
-	for _, t := range ts {
-		v := t.PackageVersion
-		parts := strings.SplitN(v, ".", 3)
-		series := v
-		if len(parts) >= 2 {
-			series = parts[0] + "." + parts[1]
-		}
-		// The flavour and arch follow the version in the fixed release: the
-		// whole package version for RPM, the version up to its Debian
-		// revision for Debian (6.12.117-1~deb12u1 → 6.12.117-1-cloud-arm64).
-		flavour := t.FixedKernelRelease
-		if i := strings.LastIndex(t.FixedKernelRelease, t.PackageVersion); i >= 0 {
-			flavour = t.FixedKernelRelease[i+len(t.PackageVersion):]
-		} else if m := debianRevision.FindString(t.FixedKernelRelease); m != "" {
-			flavour = strings.TrimPrefix(t.FixedKernelRelease, m)
-		}
-		k := t.Suite + " " + series + " " + flavour + " " + t.Arch
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func buildIntersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if buildContains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func buildContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return err
 }
 
 func newBuildMatrixCmd(g *globals) *cobra.Command {
@@ -626,9 +434,13 @@ sources) and write every kernel flavour with the packages its headers need
 its URL, size and SHA256, as a matrix file for "kdriver build --matrix".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ts, err := discover(cmd.Context(), g, m)
+			k, err := m.kernels(g)
 			if err != nil {
 				return err
+			}
+			ts, err := k.Discover(cmd.Context())
+			if err != nil {
+				return discoverError(err)
 			}
 			f := &matrix.File{Version: 1, Targets: ts}
 			w := g.stdout
@@ -655,36 +467,17 @@ its URL, size and SHA256, as a matrix file for "kdriver build --matrix".`,
 
 // chooser returns the backend policy of --backend.
 func (o *buildOptions) chooser(g *globals, cache string) (builder.ChooseBackend, error) {
-	local := &builder.Local{}
 	docker := &builder.Docker{Host: o.DockerHost, Mirror: o.Debootstrap, ImageDir: filepath.Join(cache, "images"), Logger: g.logger}
 	if docker.Mirror == "" {
-		if hs, err := debian.HostSources(os.DirFS(g.HostRoot)); err == nil {
-			for _, s := range hs {
-				if !strings.Contains(s.URI, "security") {
-					docker.Mirror = s.URI
-					break
-				}
-			}
-		}
+		docker.Mirror = builder.DebootstrapMirror(os.DirFS(g.HostRoot))
 	}
-	switch o.Backend {
-	case "local":
-		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return local, nil }, nil
-	case "docker":
-		return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return docker, nil }, nil
-	case "auto":
-		host := hostArch()
-		return func(ctx context.Context, t matrix.Target, c builder.Compiler) (builder.Backend, error) {
-			if _, err := builder.HostCompiler(ctx, c, builder.CrossPrefix(t.Arch, host)); err == nil {
-				return local, nil
-			} else if !errors.Is(err, builder.ErrNoCompiler) {
-				return nil, err
-			}
-			g.logger.Info("host lacks the headers' compiler: building in a container", "target", t.Name, "compiler", c.Text)
-			return docker, nil
-		}, nil
-	case "kubernetes":
-		return kubernetesBackend(o, cache)
+	choose, err := builder.Choose(o.Backend, builder.Backends{
+		Local: &builder.Local{}, Docker: docker,
+		Kubernetes: func() (builder.Backend, error) { return kubernetesBackend(o, cache) },
+		HostArch:   hostArch(), Logger: g.logger,
+	})
+	if errors.Is(err, builder.ErrMode) {
+		return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
 	}
-	return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
+	return choose, err
 }

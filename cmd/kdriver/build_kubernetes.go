@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 
@@ -12,11 +11,10 @@ import (
 
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/builder/kube"
-	"github.com/kdriver/kdriver/builder/matrix"
 )
 
 // kubernetesBackend is --backend kubernetes: one Job per target.
-func kubernetesBackend(o *buildOptions, cache string) (builder.ChooseBackend, error) {
+func kubernetesBackend(o *buildOptions, cache string) (builder.Backend, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if o.Kubeconfig != "" {
 		rules.ExplicitPath = o.Kubeconfig
@@ -30,5 +28,5 @@ func kubernetesBackend(o *buildOptions, cache string) (builder.ChooseBackend, er
 		return nil, fmt.Errorf("--backend kubernetes: %w", err)
 	}
 	k := &kube.Backend{Client: cs, Namespace: o.Namespace, Dir: filepath.Join(cache, "jobs")}
-	return func(context.Context, matrix.Target, builder.Compiler) (builder.Backend, error) { return k, nil }, nil
+	return k, nil
 }

@@ -9,6 +9,6 @@ import (
 )
 
 // kubernetesBackend: this binary was built with -tags nokubernetes.
-func kubernetesBackend(*buildOptions, string) (builder.ChooseBackend, error) {
+func kubernetesBackend(*buildOptions, string) (builder.Backend, error) {
 	return nil, fmt.Errorf("--backend kubernetes: this kdriver was built without it (-tags nokubernetes): %w", builder.ErrBackendUnavailable)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/bpf/modern"
+	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader"
@@ -240,7 +241,7 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 	src := &loader.ArtifactSource{
 		DriverName: g.DriverName, DriverVersion: g.DriverVersion,
 		Cache:    &artifacts.Cache{Dir: cacheDir(o.CacheDir), Logger: g.logger},
-		Compiler: &loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
+		Compiler: &builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
 		Logger:   g.logger,
 	}
 	if g.DriverName != kmod.ModuleName {
