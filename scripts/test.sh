@@ -36,7 +36,9 @@ go vet ./...
 # compares it with the committed bpf2go output.
 
 step go test
-go test -count=1 -timeout 30m ./...
+# 50 minutes: on a cold machine builder's docker test debootstraps its two
+# builder images inside the test (about 30 minutes on a loaded machine).
+go test -count=1 -timeout 50m ./...
 
 step fuzz "($fuzztime each)"
 for pkg in $(go list ./...); do

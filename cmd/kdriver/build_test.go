@@ -37,7 +37,7 @@ func TestBuildScripts(t *testing.T) {
 		testenv.Missing(t, "no mirror at %s: run scripts/setup-builder.sh", mirror)
 	}
 	if d, ok := t.Deadline(); ok && time.Until(d) < buildScriptsBudget {
-		testenv.Missing(t, "the build scripts compile kernel modules for two architectures: %s left before go test's -timeout, want %s (run with -timeout 30m, as scripts/test.sh does)",
+		testenv.Missing(t, "the build scripts compile kernel modules for two architectures: %s left before go test's -timeout, want %s (run with -timeout 50m, as scripts/test.sh does)",
 			time.Until(d).Round(time.Second), buildScriptsBudget)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
