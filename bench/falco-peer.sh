@@ -1,27 +1,36 @@
 #!/bin/sh
-# bench/falco-peer.sh SRC OUT: build Falco's modern eBPF probe and its stock
-# reader, scap-open, from a falcosecurity/libs source tree SRC into OUT, for
-# bench/vs-falco.sh. Nothing of libs is kept in this repository.
+# bench/falco-peer.sh LIBS_SRC LIBBPF_SRC OUT: build Falco's modern eBPF
+# probe and its stock reader, scap-open, from a falcosecurity/libs source
+# tree into OUT, for bench/vs-falco.sh. Nothing of libs is kept in this
+# repository; the tree is copied to OUT/src and built there.
 #
-# Getting a tree: a checkout of the tag below of the falcosecurity/libs
-# repository (git clone, then git checkout 0.23.2), from wherever your git
-# configuration points to. What it needs on Debian 12: cmake, clang (>= 12;
-# clang 16 works, clang 21's output fails the 6.18 verifier on execve_x),
-# bpftool, libbpf-dev, libelf-dev, zlib1g-dev, uthash-dev, a C/C++ compiler
-# (cmake and uthash-dev are not in scripts/setup-bpf.sh). About 15 minutes on
-# 2 cores; only libscap, the modern engine, its skeleton and scap-open are
-# built (not libsinsp, not the other drivers).
+# Getting the trees: checkouts of the falcosecurity/libs repository at the
+# tag below (git clone, git checkout 0.23.2) and of the libbpf/libbpf
+# repository at v1.3.0 (the libbpf that libs 0.23.2 bundles: its BPF headers
+# have PT_REGS_PARM6_CORE_SYSCALL, Debian 12's libbpf-dev 1.1 does not),
+# from wherever your git configuration points to. What it needs on Debian
+# 12: cmake, uthash-dev (neither is in scripts/setup-bpf.sh), clang-16,
+# bpftool, libelf-dev, zlib1g-dev, make and a C/C++ compiler. About 15
+# minutes on 2 idle cores; only libscap, the modern engine, its skeleton and
+# scap-open are built (not libsinsp, not the other drivers).
 #
-# Two things the host needs that libs does not do by itself:
+# What it takes on this host besides libs' own build:
+# - the 6.18 verifier rejects signal_deliver (four loads from a siginfo
+#   pointer it treats as a scalar): the copy reads them with BPF_CORE_READ;
 # - libpman raises RLIMIT_MEMLOCK and fails when it cannot (no
 #   CAP_SYS_RESOURCE in this sandbox); 6.18 charges BPF memory to the
-#   cgroup, so OUT/memlock.so, preloaded, lets that setrlimit succeed.
-# - CLANG= picks the compiler (default: clang-16, else clang).
+#   cgroup, so OUT/memlock.so, preloaded, lets that setrlimit succeed;
+# - CLANG= picks the compiler (default clang-16, the one kdriver's probe is
+#   built with; clang 21's output fails the 6.18 verifier on execve_x).
 set -eu
 LIBS_TAG=0.23.2
-src=${1:?usage: falco-peer.sh LIBS_SOURCE_TREE OUT_DIR}
-out=${2:?usage: falco-peer.sh LIBS_SOURCE_TREE OUT_DIR}
+LIBBPF_TAG=v1.3.0
+usage="usage: falco-peer.sh LIBS_SRC LIBBPF_SRC OUT_DIR"
+src=${1:?$usage}
+libbpf_src=${2:?$usage}
+out=${3:?$usage}
 src=$(cd "$src" && pwd)
+libbpf_src=$(cd "$libbpf_src" && pwd)
 [ -f "$src/userspace/libscap/examples/01-open/scap_open.c" ] ||
 	{ echo "$src: not a falcosecurity/libs tree" >&2; exit 1; }
 if [ -d "$src/.git" ] || [ -f "$src/.git" ]; then
@@ -30,8 +39,18 @@ if [ -d "$src/.git" ] || [ -f "$src/.git" ]; then
 		echo "warning: $src is at '${tag:-an untagged commit}', the benchmark names $LIBS_TAG" >&2
 fi
 clang=${CLANG:-$(command -v clang-16 || command -v clang)}
-mkdir -p "$out/wrap" "$out/build"
+mkdir -p "$out/wrap" "$out/build" "$out/src"
 out=$(cd "$out" && pwd)
+
+# libbpf, static, with its headers, for libs' BPF code and for libpman.
+make -s -C "$libbpf_src/src" BUILD_STATIC_ONLY=y OBJDIR="$out/libbpf/obj" \
+	DESTDIR="$out/libbpf/root" NO_PKG_CONFIG=1 EXTRA_CFLAGS=-fPIC install >"$out/libbpf.log"
+
+# A private copy of the tree: the build writes into it (driver_config.h).
+(cd "$src" && tar --exclude=.git -cf - .) | (cd "$out/src" && tar -xf -)
+sed -i -E 's/info->(si_code|_sifields\._[a-z]+\._pid)/BPF_CORE_READ(info, \1)/g' \
+	"$out/src/driver/modern_bpf/programs/attached/events/signal_deliver.bpf.c"
+src=$out/src
 
 # A top-level project with libscap only: libs' own top level also
 # configures libsinsp and its dependencies, which scap-open does not use.
@@ -70,8 +89,10 @@ cd "$out/build"
 cmake "$out/wrap" -DLIBS_SRC="$src" -DFALCOSECURITY_LIBS_VERSION="$LIBS_TAG" \
 	-DUSE_BUNDLED_DEPS=OFF -DBUILD_LIBSCAP_MODERN_BPF=ON -DBUILD_LIBSCAP_GVISOR=OFF \
 	-DCREATE_TEST_TARGETS=OFF -DENABLE_ENGINE_KMOD=OFF -DENABLE_ENGINE_BPF=OFF \
-	-DBUILD_DRIVER=OFF -DMODERN_CLANG_EXE="$clang" >cmake.log
+	-DBUILD_DRIVER=OFF -DMODERN_CLANG_EXE="$clang" -DDRIVER_VERSION="$LIBS_TAG+driver" \
+	-DLIBBPF_INCLUDE="$out/libbpf/root/usr/include" \
+	-DLIBBPF_LIB="$out/libbpf/root/usr/lib64/libbpf.a" >cmake.log
 make -j"$(nproc)" scap-open >make.log
 ln -sf "$out/build/libscap/examples/01-open/scap-open" "$out/scap-open"
-echo "$LIBS_TAG $("$clang" --version | head -1)" >"$out/peer.txt"
+echo "libs $LIBS_TAG, libbpf $LIBBPF_TAG, $("$clang" --version | head -1)" >"$out/peer.txt"
 echo "$out/scap-open"
