@@ -401,12 +401,22 @@ static __always_inline void *kd_ring(struct kd_counters **cp)
 	return rb;
 }
 
-/* The wakeup flag for an event of len bytes (see kd_wakeup_bytes). */
+/*
+ * The wakeup flag for an event of len bytes (see kd_wakeup_bytes): only the
+ * event that takes the unread data across the threshold wakes the reader.
+ * Waking on every event above it cost a self-interrupt (irq_work) per event
+ * whenever the reader was slow to be scheduled, on a loaded machine for
+ * milliseconds at a time. One wakeup is enough: the reader's epoll is level
+ * triggered, so it never sleeps while data is unread.
+ */
 static __always_inline __u64 kd_wake(void *rb, __u64 len)
 {
+	__u64 avail;
+
 	if (!kd_wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) + len >= kd_wakeup_bytes ?
+	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+	return avail < kd_wakeup_bytes && avail + len >= kd_wakeup_bytes ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
