@@ -212,7 +212,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	ratio := func(f func(*series) float64) float64 {
 		return f(kd) / f(fa)
 	}
-	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f |", wl.desc, w,
+	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f |", wl.name, w,
 		ratio(func(s *series) float64 { return median(s.nsOp) - median(base.nsOp) }),
 		ratio(func(s *series) float64 { return minimum(s.nsOp) - minimum(base.nsOp) }),
 		ratio(func(s *series) float64 { return median(s.nsOp) })), nil
