@@ -80,7 +80,11 @@ func DecodeInto(ev *Event, b []byte) (int, error) {
 	if i := bytes.IndexByte(comm, 0); i >= 0 {
 		comm = comm[:i]
 	}
-	ev.Comm = string(comm)
+	// A stream repeats the same few names: reuse the string when it is
+	// the same (the comparison does not allocate, the conversion does).
+	if ev.Comm != string(comm) {
+		ev.Comm = string(comm)
+	}
 	ev.Params = ev.Params[:0]
 	for i := range np {
 		l := int(le.Uint16(b[HeaderLen+2*i:]))

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"time"
-
-	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/kdriver/kdriver/events"
 )
@@ -29,7 +25,7 @@ type batch struct {
 // goroutine per buffer, merged in arrival order (not sorted by time).
 type Source struct {
 	probe   *Probe
-	readers []*ringbuf.Reader
+	rings   []*ring
 	batches chan *batch
 	free    chan *batch
 	done    chan struct{}
@@ -66,16 +62,16 @@ func NewSource(p *Probe) (*Source, error) {
 		done:    make(chan struct{}),
 	}
 	for i, m := range p.rings {
-		rd, err := ringbuf.NewReader(m)
+		r, err := newRing(m)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("ring buffer %d reader: %w", i, err)
 		}
-		s.readers = append(s.readers, rd)
+		s.rings = append(s.rings, r)
 	}
-	for _, rd := range s.readers {
+	for _, r := range s.rings {
 		s.wg.Add(1)
-		go s.read(rd)
+		go s.read(r)
 	}
 	return s, nil
 }
@@ -93,33 +89,34 @@ func (s *Source) getBatch() *batch {
 	}
 }
 
-func (s *Source) read(rd *ringbuf.Reader) {
+// read drains one ring into batches; it sleeps until the probe's wakeup
+// (a buffer 1/wakeupFraction full) or PollInterval, which bounds the
+// latency of a quiet stream. It returns once the source is closed.
+func (s *Source) read(r *ring) {
 	defer s.wg.Done()
-	var rec ringbuf.Record
 	for {
 		b := s.getBatch()
 		for {
-			if len(b.ends) == 0 {
-				rd.SetDeadline(time.Now().Add(PollInterval))
-			}
-			if err := rd.ReadInto(&rec); err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					if len(b.ends) > 0 {
-						break
-					}
-					continue
-				}
-				if !errors.Is(err, ringbuf.ErrClosed) {
-					s.mu.Lock()
-					s.readErr = err
-					s.mu.Unlock()
-				}
+			more, err := r.drain(b)
+			if err != nil {
+				s.mu.Lock()
+				s.readErr = err
+				s.mu.Unlock()
 				return
 			}
-			b.buf = append(b.buf, rec.RawSample...)
-			b.ends = append(b.ends, len(b.buf))
-			if rec.Remaining == 0 || len(b.ends) == batchRecords || len(b.buf) >= batchBytes {
+			if more || len(b.ends) > 0 {
 				break
+			}
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			if err := r.wait(PollInterval); err != nil {
+				s.mu.Lock()
+				s.readErr = fmt.Errorf("epoll wait: %w", err)
+				s.mu.Unlock()
+				return
 			}
 		}
 		select {
@@ -177,11 +174,13 @@ func (s *Source) Stats() (events.Stats, error) {
 func (s *Source) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
+		// The readers see done within PollInterval; the rings are
+		// unmapped only once they have returned.
 		close(s.done)
-		for _, rd := range s.readers {
-			errs = append(errs, rd.Close())
-		}
 		s.wg.Wait()
+		for _, r := range s.rings {
+			errs = append(errs, r.close())
+		}
 		errs = append(errs, s.probe.Close())
 	})
 	return errors.Join(errs...)

@@ -146,37 +146,46 @@ struct task_struct___kd_x86 {
 /* arm64: an AArch32 task's saved pstate has PSR_MODE32_BIT. */
 #define KD_PSR_MODE32_BIT	0x10
 
-static __always_inline unsigned long kd_arg(struct pt_regs *regs, int i)
+/*
+ * Register and task reads. The tp_btf programs pass btf = 1: their
+ * arguments are BTF-typed pointers the verifier lets them load from
+ * directly (a plain load), where a raw tracepoint program must call
+ * bpf_probe_read_kernel for each field. btf is a constant at every call
+ * (each program inlines its own copy), so each program keeps one way only.
+ */
+#define KD_RD(btf, p, field)	((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+static __always_inline unsigned long kd_arg(const int btf, struct pt_regs *regs, int i)
 {
 #if defined(__TARGET_ARCH_arm64)
 	struct pt_regs___kd_arm64 *r = (void *)regs;
 
 	switch (i) {
-	case 0: return BPF_CORE_READ(r, orig_x0);
-	case 1: return BPF_CORE_READ(r, regs[1]);
-	case 2: return BPF_CORE_READ(r, regs[2]);
-	case 3: return BPF_CORE_READ(r, regs[3]);
-	default: return BPF_CORE_READ(r, regs[4]);
+	case 0: return KD_RD(btf, r, orig_x0);
+	case 1: return KD_RD(btf, r, regs[1]);
+	case 2: return KD_RD(btf, r, regs[2]);
+	case 3: return KD_RD(btf, r, regs[3]);
+	default: return KD_RD(btf, r, regs[4]);
 	}
 #else
 	struct pt_regs___kd_x86 *r = (void *)regs;
 
 	switch (i) {
-	case 0: return BPF_CORE_READ(r, di);
-	case 1: return BPF_CORE_READ(r, si);
-	case 2: return BPF_CORE_READ(r, dx);
-	case 3: return BPF_CORE_READ(r, r10);
-	default: return BPF_CORE_READ(r, r8);
+	case 0: return KD_RD(btf, r, di);
+	case 1: return KD_RD(btf, r, si);
+	case 2: return KD_RD(btf, r, dx);
+	case 3: return KD_RD(btf, r, r10);
+	default: return KD_RD(btf, r, r8);
 	}
 #endif
 }
 
-static __always_inline long kd_syscall_nr(struct pt_regs *regs)
+static __always_inline long kd_syscall_nr(const int btf, struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ((struct pt_regs___kd_arm64 *)regs, syscallno);
+	return KD_RD(btf, (struct pt_regs___kd_arm64 *)regs, syscallno);
 #else
-	return BPF_CORE_READ((struct pt_regs___kd_x86 *)regs, orig_ax);
+	return KD_RD(btf, (struct pt_regs___kd_x86 *)regs, orig_ax);
 #endif
 }
 
@@ -186,16 +195,18 @@ static __always_inline long kd_syscall_nr(struct pt_regs *regs)
  * reported, as the module (in_compat_syscall) and the tracer (the audit
  * arch) do not report it.
  */
-static __always_inline bool kd_compat(struct pt_regs *regs)
+static __always_inline bool kd_compat(const int btf, struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ((struct pt_regs___kd_arm64 *)regs, pstate) & KD_PSR_MODE32_BIT;
+	return KD_RD(btf, (struct pt_regs___kd_arm64 *)regs, pstate) & KD_PSR_MODE32_BIT;
 #else
-	struct task_struct___kd_x86 *t = (void *)bpf_get_current_task();
+	/* tp_btf: the task as a BTF pointer (5.11+), read with a load. */
+	struct task_struct___kd_x86 *t = btf ? (void *)bpf_get_current_task_btf() :
+					       (void *)bpf_get_current_task();
 
 	if (!bpf_core_field_exists(t->thread_info.status))
 		return false;
-	return BPF_CORE_READ(t, thread_info.status) & KD_TS_COMPAT;
+	return KD_RD(btf, t, thread_info.status) & KD_TS_COMPAT;
 #endif
 }
 
@@ -207,24 +218,62 @@ struct kd_buf {
 	__u32 flags;
 };
 
-static __always_inline int kd_begin(struct kd_buf *b, __u16 type, __u16 nparams)
+/* x with its bytes from the first NUL on cleared (little endian); *nul
+ * tells whether it had one. The lowest flagged byte of the classic
+ * has-zero-byte test is exact (borrows only flag bytes above it). */
+static __always_inline __u64 kd_cut_at_nul(__u64 x, bool *nul)
 {
-	struct kd_evt_hdr *h;
-	__u32 zero = 0;
-	__u64 id;
+	__u64 z = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
 
-	b->data = bpf_map_lookup_elem(&scratch, &zero);
-	if (!b->data)
-		return -1;
-	h = (void *)b->data;
-	id = bpf_get_current_pid_tgid();
+	*nul = z != 0;
+	return z ? x & (((z & -z) >> 7) - 1) : x;
+}
+
+/*
+ * comm as bpf_get_current_comm writes it: the name up to its NUL, then
+ * zeros (a kernel that set it with strlcpy may leave bytes of a longer
+ * former name after the NUL). tp_btf programs read it with two plain
+ * loads instead of the helper call.
+ */
+static __always_inline void kd_comm(const int btf, char *dst)
+{
+	struct task_struct *t;
+	__u64 lo, hi;
+	bool nul;
+
+	if (!btf) {
+		bpf_get_current_comm(dst, KD_COMM_LEN);
+		return;
+	}
+	t = bpf_get_current_task_btf();
+	lo = kd_cut_at_nul(*(__u64 *)&t->comm[0], &nul);
+	hi = nul ? 0 : kd_cut_at_nul(*(__u64 *)&t->comm[8], &nul);
+	*(__u64 *)&dst[0] = lo;
+	*(__u64 *)&dst[8] = hi;
+}
+
+/* The header fields every event shares; len and flags come at the end. */
+static __always_inline void kd_header(const int btf, struct kd_evt_hdr *h, __u16 type, __u16 nparams)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
 	h->ts_ns = bpf_ktime_get_boot_ns();
 	h->tid = (__u32)id;
 	h->pid = id >> 32;
 	h->type = type;
 	h->nparams = nparams;
 	h->cpu = bpf_get_smp_processor_id();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	kd_comm(btf, h->comm);
+}
+
+static __always_inline int kd_begin(const int btf, struct kd_buf *b, __u16 type, __u16 nparams)
+{
+	__u32 zero = 0;
+
+	b->data = bpf_map_lookup_elem(&scratch, &zero);
+	if (!b->data)
+		return -1;
+	kd_header(btf, (void *)b->data, type, nparams);
 	b->off = KD_HDR_LEN + 2 * nparams;
 	b->np = 0;
 	b->flags = 0;
@@ -244,7 +293,10 @@ static __always_inline void kd_u64(struct kd_buf *b, __u64 v)
 {
 	__u32 off = b->off & KD_OFF_MASK;
 
-	__builtin_memcpy(&b->data[off], &v, sizeof(v));
+	/* One 8-byte store: parameters are not 8-aligned (they follow
+	 * 2 * nparams bytes of lengths), and the verifier allows unaligned
+	 * map value and ring buffer access on the supported arches. */
+	*(__u64 *)&b->data[off] = v;
 	kd_param_done(b, sizeof(v));
 }
 
@@ -324,43 +376,119 @@ static __always_inline void kd_usockaddr(struct kd_buf *b, unsigned long uaddr, 
 	kd_param_done(b, len);
 }
 
-static __always_inline __u64 kd_uu64(struct kd_buf *b, unsigned long uptr)
+static __always_inline __u64 kd_uu64(__u32 *flags, unsigned long uptr)
 {
 	__u64 v = 0;
 
 	if (uptr && bpf_probe_read_user(&v, sizeof(v), (const void *)uptr) < 0)
-		b->flags |= KD_EF_PARAM_FAULT;
+		*flags |= KD_EF_PARAM_FAULT;
 	return v;
+}
+
+/* This CPU's ring buffer and counters; NULL if either is missing (a drop
+ * when only the buffer is: a CPU the loader allocated none for). */
+static __always_inline void *kd_ring(struct kd_counters **cp)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	void *rb;
+
+	*cp = bpf_map_lookup_elem(&counters, &zero);
+	if (!*cp)
+		return NULL;
+	rb = bpf_map_lookup_elem(&ringbufs, &cpu);
+	if (!rb)
+		(*cp)->drops++;
+	return rb;
+}
+
+/*
+ * The wakeup flag for an event of len bytes (see kd_wakeup_bytes): only the
+ * event that takes the unread data across the threshold wakes the reader.
+ * Waking on every event above it cost a self-interrupt (irq_work) per event
+ * whenever the reader was slow to be scheduled, on a loaded machine for
+ * milliseconds at a time. One wakeup is enough: the reader's epoll is level
+ * triggered, so it never sleeps while data is unread.
+ */
+static __always_inline __u64 kd_wake(void *rb, __u64 len)
+{
+	__u64 avail;
+
+	if (!kd_wakeup_bytes)
+		return 0;
+	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+	return avail < kd_wakeup_bytes && avail + len >= kd_wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void kd_submit(struct kd_buf *b)
 {
 	struct kd_evt_hdr *h = (void *)b->data;
 	struct kd_counters *c;
-	__u32 zero = 0, cpu;
 	__u64 len = b->off;
-	__u64 wake = 0;
+	__u64 wake;
 	void *rb;
 
-	c = bpf_map_lookup_elem(&counters, &zero);
-	if (!c)
+	rb = kd_ring(&c);
+	if (!rb)
 		return;
-	h->len = len;
-	h->flags = b->flags;
-	cpu = bpf_get_smp_processor_id();
-	rb = bpf_map_lookup_elem(&ringbufs, &cpu);
-	if (!rb || len > KD_MAX_EVENT_LEN) {
+	if (len > KD_MAX_EVENT_LEN) {
 		c->drops++;
 		return;
 	}
-	if (kd_wakeup_bytes)
-		wake = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) + len >= kd_wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	h->len = len;
+	h->flags = b->flags;
+	wake = kd_wake(rb, len);
 	kd_bound(len, 32767);
 	if (bpf_ringbuf_output(rb, b->data, len, wake))
 		c->drops++;
 	else
 		c->events++;
+}
+
+/*
+ * Events whose parameters are all 8-byte integers (close, clone, fork,
+ * the exec exits, procexit) have a size known here: they are written in
+ * place in the ring buffer (reserve, submit) instead of being built in the
+ * scratch area and copied (output). p0..p2 are the first np parameters.
+ */
+static __always_inline void kd_emit_fixed(const int btf, __u16 type, const __u16 np, __u32 flags,
+					  __u64 p0, __u64 p1, __u64 p2)
+{
+	const __u32 len = KD_HDR_LEN + np * (sizeof(__u16) + sizeof(__u64));
+	struct kd_counters *c;
+	struct kd_evt_hdr *h;
+	__u16 *lens;
+	__u8 *e, *v;
+	__u64 wake;
+	void *rb;
+
+	rb = kd_ring(&c);
+	if (!rb)
+		return;
+	wake = kd_wake(rb, len);
+	e = bpf_ringbuf_reserve(rb, len, 0);
+	if (!e) {
+		c->drops++;
+		return;
+	}
+	h = (void *)e;
+	kd_header(btf, h, type, np);
+	h->len = len;
+	h->flags = flags;
+	lens = (void *)(e + KD_HDR_LEN);
+	v = e + KD_HDR_LEN + 2 * np;
+	lens[0] = sizeof(__u64);
+	*(__u64 *)v = p0;
+	if (np > 1) {
+		lens[1] = sizeof(__u64);
+		*(__u64 *)(v + 8) = p1;
+	}
+	if (np > 2) {
+		lens[2] = sizeof(__u64);
+		*(__u64 *)(v + 16) = p2;
+	}
+	bpf_ringbuf_submit(e, wake);
+	c->events++;
 }
 
 /* fd-like int arguments: the register may hold a zero-extended int. */
@@ -369,7 +497,7 @@ static __always_inline __s64 kd_int(unsigned long v)
 	return (__s64)(__s32)v;
 }
 
-static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
+static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long id)
 {
 	struct kd_filter *f;
 	struct kd_buf b;
@@ -379,7 +507,7 @@ static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
 		return 0;
 	nr = id;
 	f = bpf_map_lookup_elem(&syscall_filter, &nr);
-	if (!f || !f->enter || kd_compat(regs))
+	if (!f || !f->enter || kd_compat(btf, regs))
 		return 0;
 	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -389,18 +517,18 @@ static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
 	}
 	switch (f->enter) {
 	case KD_EV_EXECVE_E:
-		if (kd_begin(&b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
+		if (kd_begin(btf, &b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
 			return 0;
-		kd_ustr(&b, kd_arg(regs, 0), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(regs, 1));
+		kd_ustr(&b, kd_arg(btf, regs, 0), KD_MAX_PATH);
+		kd_uargv(&b, kd_arg(btf, regs, 1));
 		break;
 	case KD_EV_EXECVEAT_E:
-		if (kd_begin(&b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
+		if (kd_begin(btf, &b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
 			return 0;
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(regs, 2));
-		kd_u64(&b, (__u32)kd_arg(regs, 4));
+		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
+		kd_ustr(&b, kd_arg(btf, regs, 1), KD_MAX_PATH);
+		kd_uargv(&b, kd_arg(btf, regs, 2));
+		kd_u64(&b, (__u32)kd_arg(btf, regs, 4));
 		break;
 	default:
 		return 0;
@@ -409,47 +537,47 @@ static __always_inline int kd_on_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline void kd_open_x(struct kd_buf *b, struct pt_regs *regs, __u16 type)
+static __always_inline void kd_open_x(const int btf, struct kd_buf *b, struct pt_regs *regs, __u16 type)
 {
 	unsigned long how;
 
 	switch (type) {
 	case KD_EV_OPEN_X:
 		kd_u64(b, KD_AT_FDCWD);
-		kd_ustr(b, kd_arg(regs, 0), KD_MAX_PATH);
-		kd_u64(b, (__u32)kd_arg(regs, 1));
-		kd_u64(b, (__u32)kd_arg(regs, 2));
+		kd_ustr(b, kd_arg(btf, regs, 0), KD_MAX_PATH);
+		kd_u64(b, (__u32)kd_arg(btf, regs, 1));
+		kd_u64(b, (__u32)kd_arg(btf, regs, 2));
 		break;
 	case KD_EV_OPENAT_X:
-		kd_u64(b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_u64(b, (__u32)kd_arg(regs, 2));
-		kd_u64(b, (__u32)kd_arg(regs, 3));
+		kd_u64(b, kd_int(kd_arg(btf, regs, 0)));
+		kd_ustr(b, kd_arg(btf, regs, 1), KD_MAX_PATH);
+		kd_u64(b, (__u32)kd_arg(btf, regs, 2));
+		kd_u64(b, (__u32)kd_arg(btf, regs, 3));
 		break;
 	default: /* openat2: struct open_how { u64 flags, mode, resolve; } */
-		how = kd_arg(regs, 2);
-		kd_u64(b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_u64(b, kd_uu64(b, how));
-		kd_u64(b, how ? kd_uu64(b, how + 8) : 0);
+		how = kd_arg(btf, regs, 2);
+		kd_u64(b, kd_int(kd_arg(btf, regs, 0)));
+		kd_ustr(b, kd_arg(btf, regs, 1), KD_MAX_PATH);
+		kd_u64(b, kd_uu64(&b->flags, how));
+		kd_u64(b, how ? kd_uu64(&b->flags, how + 8) : 0);
 		break;
 	}
 }
 
-static __always_inline void kd_accept_x(struct kd_buf *b, struct pt_regs *regs, long ret, __u16 type)
+static __always_inline void kd_accept_x(const int btf, struct kd_buf *b, struct pt_regs *regs, long ret, __u16 type)
 {
-	unsigned long lenp = kd_arg(regs, 2);
+	unsigned long lenp = kd_arg(btf, regs, 2);
 	long alen = 0;
 
-	kd_u64(b, kd_int(kd_arg(regs, 0)));
+	kd_u64(b, kd_int(kd_arg(btf, regs, 0)));
 	if (ret >= 0 && lenp) {
 		__s32 l = 0;
 
 		if (bpf_probe_read_user(&l, sizeof(l), (const void *)lenp) == 0)
 			alen = l;
 	}
-	kd_usockaddr(b, kd_arg(regs, 1), alen);
-	kd_u64(b, type == KD_EV_ACCEPT4_X ? (__u32)kd_arg(regs, 3) : 0);
+	kd_usockaddr(b, kd_arg(btf, regs, 1), alen);
+	kd_u64(b, type == KD_EV_ACCEPT4_X ? (__u32)kd_arg(btf, regs, 3) : 0);
 }
 
 /* ia32 numbers of execve and execveat (arch/x86/entry/syscalls/syscall_32.tbl) */
@@ -489,7 +617,7 @@ static __always_inline __u16 kd_exec_exit_type(__u16 type)
 	return type;
 }
 
-static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
+static __always_inline int kd_on_exit(const int btf, struct pt_regs *regs, long ret)
 {
 	struct kd_filter *f;
 	struct kd_buf b;
@@ -498,7 +626,7 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 	__u16 type;
 	int np;
 
-	id = kd_syscall_nr(regs);
+	id = kd_syscall_nr(btf, regs);
 	if (id < 0 || id >= KD_SYSCALL_MAX)
 		return 0;
 	nr = id;
@@ -507,12 +635,12 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 #if !defined(__TARGET_ARCH_arm64)
 		/* An exec into an ia32 program returns with the ia32 exec's
 		 * number in orig_ax (x86_64 munmap and a free slot). */
-		if ((nr == KD_IA32_EXECVE || nr == KD_IA32_EXECVEAT) && kd_compat(regs))
+		if ((nr == KD_IA32_EXECVE || nr == KD_IA32_EXECVEAT) && kd_compat(btf, regs))
 			kd_exec_forget();
 #endif
 		return 0;
 	}
-	if (kd_compat(regs)) {
+	if (kd_compat(btf, regs)) {
 		/* Not reported; on arm64 this may be the exit of an exec into
 		 * an AArch32 program, which keeps the arm64 number. */
 		kd_exec_forget();
@@ -520,11 +648,27 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 	}
 	type = f->exit;
 	switch (type) {
+	case KD_EV_CLOSE_X:
+		kd_emit_fixed(btf, type, KD_NP_CLOSE_X, 0, ret, kd_int(kd_arg(btf, regs, 0)), 0);
+		return 0;
 	case KD_EV_EXECVE_X:
 	case KD_EV_EXECVEAT_X:
-		type = kd_exec_exit_type(type);
-		np = KD_NP_EXECVE_X;
-		break;
+		kd_emit_fixed(btf, kd_exec_exit_type(type), KD_NP_EXECVE_X, 0, ret, 0, 0);
+		return 0;
+	case KD_EV_CLONE_X:
+		kd_emit_fixed(btf, type, KD_NP_CLONE_X, 0, ret, kd_arg(btf, regs, 0), 0);
+		return 0;
+	case KD_EV_CLONE3_X: {
+		__u32 flags = 0;
+		__u64 cl = kd_uu64(&flags, kd_arg(btf, regs, 0));
+
+		kd_emit_fixed(btf, type, KD_NP_CLONE_X, flags, ret, cl, 0);
+		return 0;
+	}
+	case KD_EV_FORK_X:
+	case KD_EV_VFORK_X:
+		kd_emit_fixed(btf, type, KD_NP_CLONE_X, 0, ret, 0, 0);
+		return 0;
 	case KD_EV_OPEN_X:
 	case KD_EV_OPENAT_X:
 	case KD_EV_OPENAT2_X:
@@ -537,15 +681,6 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 	case KD_EV_ACCEPT4_X:
 		np = KD_NP_ACCEPT_X;
 		break;
-	case KD_EV_CLONE_X:
-	case KD_EV_CLONE3_X:
-	case KD_EV_FORK_X:
-	case KD_EV_VFORK_X:
-		np = KD_NP_CLONE_X;
-		break;
-	case KD_EV_CLOSE_X:
-		np = KD_NP_CLOSE_X;
-		break;
 	case KD_EV_UNLINKAT_X:
 		np = KD_NP_UNLINKAT_X;
 		break;
@@ -555,56 +690,42 @@ static __always_inline int kd_on_exit(struct pt_regs *regs, long ret)
 	default:
 		return 0;
 	}
-	if (kd_begin(&b, type, np))
+	if (kd_begin(btf, &b, type, np))
 		return 0;
 	kd_u64(&b, ret);
 	switch (type) {
 	case KD_EV_OPEN_X:
 	case KD_EV_OPENAT_X:
 	case KD_EV_OPENAT2_X:
-		kd_open_x(&b, regs, type);
+		kd_open_x(btf, &b, regs, type);
 		break;
 	case KD_EV_CONNECT_X:
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
-		kd_usockaddr(&b, kd_arg(regs, 1), kd_int(kd_arg(regs, 2)));
+		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
+		kd_usockaddr(&b, kd_arg(btf, regs, 1), kd_int(kd_arg(btf, regs, 2)));
 		break;
 	case KD_EV_ACCEPT_X:
 	case KD_EV_ACCEPT4_X:
-		kd_accept_x(&b, regs, ret, type);
-		break;
-	case KD_EV_CLONE_X:
-		kd_u64(&b, kd_arg(regs, 0));
-		break;
-	case KD_EV_CLONE3_X:
-		kd_u64(&b, kd_uu64(&b, kd_arg(regs, 0)));
-		break;
-	case KD_EV_FORK_X:
-	case KD_EV_VFORK_X:
-		kd_u64(&b, 0);
-		break;
-	case KD_EV_CLOSE_X:
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
+		kd_accept_x(btf, &b, regs, ret, type);
 		break;
 	case KD_EV_UNLINKAT_X:
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_u64(&b, (__u32)kd_arg(regs, 2));
+		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
+		kd_ustr(&b, kd_arg(btf, regs, 1), KD_MAX_PATH);
+		kd_u64(&b, (__u32)kd_arg(btf, regs, 2));
 		break;
 	case KD_EV_RENAMEAT2_X:
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_u64(&b, kd_int(kd_arg(regs, 2)));
-		kd_ustr(&b, kd_arg(regs, 3), KD_MAX_PATH);
-		kd_u64(&b, (__u32)kd_arg(regs, 4));
+		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
+		kd_ustr(&b, kd_arg(btf, regs, 1), KD_MAX_PATH);
+		kd_u64(&b, kd_int(kd_arg(btf, regs, 2)));
+		kd_ustr(&b, kd_arg(btf, regs, 3), KD_MAX_PATH);
+		kd_u64(&b, (__u32)kd_arg(btf, regs, 4));
 		break;
 	}
 	kd_submit(&b);
 	return 0;
 }
 
-static __always_inline int kd_on_procexit(struct task_struct *task)
+static __always_inline int kd_on_procexit(const int btf, struct task_struct *task)
 {
-	struct kd_buf b;
 	__s64 status;
 
 	/* The last thread of a process: an exec entry whose exit never came
@@ -616,48 +737,43 @@ static __always_inline int kd_on_procexit(struct task_struct *task)
 	}
 	if (!kd_procexit_enabled)
 		return 0;
-	if (kd_begin(&b, KD_EV_PROCEXIT, KD_NP_PROCEXIT))
-		return 0;
 	status = BPF_CORE_READ(task, exit_code);
-	kd_u64(&b, status);
-	kd_u64(&b, (status >> 8) & 0xff);
-	kd_u64(&b, status & 0x7f);
-	kd_submit(&b);
+	kd_emit_fixed(btf, KD_EV_PROCEXIT, KD_NP_PROCEXIT, 0, status, (status >> 8) & 0xff, status & 0x7f);
 	return 0;
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(kd_sys_enter_btf, struct pt_regs *regs, long id)
 {
-	return kd_on_enter(regs, id);
+	return kd_on_enter(1, regs, id);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(kd_sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return kd_on_exit(regs, ret);
+	return kd_on_exit(1, regs, ret);
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kd_proc_exit_btf, struct task_struct *task)
 {
-	return kd_on_procexit(task);
+	return kd_on_procexit(1, task);
 }
 
 SEC("raw_tracepoint/sys_enter")
 int BPF_PROG(kd_sys_enter_raw, struct pt_regs *regs, long id)
 {
-	return kd_on_enter(regs, id);
+	return kd_on_enter(0, regs, id);
 }
 
 SEC("raw_tracepoint/sys_exit")
 int BPF_PROG(kd_sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	return kd_on_exit(regs, ret);
+	return kd_on_exit(0, regs, ret);
 }
 
 SEC("raw_tracepoint/sched_process_exit")
 int BPF_PROG(kd_proc_exit_raw, struct task_struct *task)
 {
-	return kd_on_procexit(task);
+	return kd_on_procexit(0, task);
 }

@@ -1,0 +1,227 @@
+// Command vsfalco measures kdriver's modern eBPF probe against Falco's
+// modern eBPF probe (falcosecurity/libs, read by its stock scap-open) on
+// the same workloads in one run: no probe, kdriver and Falco take turns,
+// round after round, so the result reads as a ratio kdriver/Falco. Both
+// probes get one ring buffer per CPU of the same size and the same set of
+// syscalls; every event is read by each probe's own reader (kdriver's in
+// this process, decoding each event; Falco's in scap-open).
+//
+// The cost of a probe is what it adds to each workload operation, in CPU
+// time of the workload (the programs run inside its syscalls): overhead =
+// CPU ns/op with the probe - CPU ns/op without, from the medians (and from
+// the fastest runs) of the rounds. The readers' own CPU time per event is
+// reported apart.
+//
+// Run as root through bench/vs-falco.sh, which builds the peer.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kdriver/kdriver/bpf/modern"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "workload" {
+		childMain(os.Args[2:])
+		return
+	}
+	var o options
+	flag.StringVar(&o.scapOpen, "scap-open", "", "libs' scap-open built with the modern probe (bench/falco-peer.sh); empty: kdriver only")
+	flag.StringVar(&o.preload, "preload", "", "library preloaded into scap-open (bench/falco-peer.sh's memlock.so)")
+	flag.IntVar(&o.rounds, "rounds", 11, "interleaved rounds per workload and worker count")
+	flag.StringVar(&o.workloads, "workloads", "close,open,mixed", "comma list of workloads: close, open, mixed")
+	flag.StringVar(&o.workers, "workers", "1,2", "comma list of worker counts")
+	flag.Float64Var(&o.scale, "scale", 1, "multiplies each workload's operations per worker")
+	flag.IntVar(&o.preset, "buf-size-preset", modern.DefaultBufSizePreset, "ring buffer size preset of both probes (1 MiB << (preset-1))")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "vsfalco:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	scapOpen, preload  string
+	rounds             int
+	workloads, workers string
+	scale              float64
+	preset             int
+}
+
+// series collects one configuration's rounds.
+type series struct {
+	name   string
+	nsOp   []float64
+	events []float64 // written per op
+	drops  uint64
+	short  uint64 // events written but not read
+	ready  []float64
+	reader []float64 // reader CPU ns per event read
+}
+
+func (s *series) add(r result, ops int, w int) {
+	s.nsOp = append(s.nsOp, float64(r.cpu.Nanoseconds())/float64(ops))
+	s.events = append(s.events, float64(r.written)/float64(ops*w))
+	s.drops += r.drops
+	if r.written > r.read+r.drops {
+		s.short += r.written - r.read - r.drops
+	}
+	s.ready = append(s.ready, r.ready.Seconds())
+	if r.read > 0 {
+		s.reader = append(s.reader, float64(r.reader.Nanoseconds())/float64(r.read))
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func minimum(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Min(v)
+}
+
+func run(ctx context.Context, o options) error {
+	bufBytes, err := modern.BufSize(o.preset)
+	if err != nil {
+		return err
+	}
+	var peer *falcoPeer
+	if o.scapOpen != "" {
+		if peer, err = newFalcoPeer(ctx, o.scapOpen, o.preload); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("Run %s, kernel %s, %d interleaved rounds, one %d MiB ring buffer per CPU for both probes.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), kernel(), o.rounds, bufBytes>>20)
+	fmt.Println("| workload | workers | probe | CPU ns/op median | CPU ns/op min | overhead/op median | overhead/op min | events/op | reader CPU ns/event | drops | unread | ready (s) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	var summary []string
+	for _, name := range strings.Split(o.workloads, ",") {
+		wl, ok := workloadByName(strings.TrimSpace(name))
+		if !ok {
+			return fmt.Errorf("workload %q: want close, open or mixed", name)
+		}
+		ops := max(1, int(float64(wl.ops)*o.scale))
+		for _, ws := range strings.Split(o.workers, ",") {
+			w, err := strconv.Atoi(strings.TrimSpace(ws))
+			if err != nil || w < 1 {
+				return fmt.Errorf("-workers %q", o.workers)
+			}
+			line, err := measure(ctx, o, peer, wl, w, ops, bufBytes)
+			if err != nil {
+				return err
+			}
+			summary = append(summary, line)
+		}
+	}
+	if peer != nil {
+		fmt.Println("\n| workload | workers | kdriver/Falco overhead per op (median) | (fastest runs) | kdriver/Falco ns/op (median) |")
+		fmt.Println("|---|---|---|---|---|")
+		for _, l := range summary {
+			fmt.Println(l)
+		}
+	}
+	return nil
+}
+
+// measure runs the rounds of one workload and worker count and prints its
+// rows; it returns the summary row.
+func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, ops, bufBytes int) (string, error) {
+	if _, err := runWorkers(ctx, wl, w, max(1, ops/10)); err != nil {
+		return "", err
+	}
+	base := &series{name: "none"}
+	kd := &series{name: "kdriver"}
+	fa := &series{name: "Falco"}
+	confs := []func() error{
+		func() error {
+			cpu, err := runWorkers(ctx, wl, w, ops)
+			base.add(result{cpu: cpu}, ops, w)
+			return err
+		},
+		func() error {
+			r, err := runKdriver(ctx, wl, w, ops, o.preset)
+			if err != nil {
+				return fmt.Errorf("kdriver: %w", err)
+			}
+			kd.add(r, ops, w)
+			return nil
+		},
+	}
+	if peer != nil {
+		confs = append(confs, func() error {
+			r, err := peer.run(ctx, wl, w, ops, bufBytes)
+			if err != nil {
+				return fmt.Errorf("falco: %w", err)
+			}
+			fa.add(r, ops, w)
+			return nil
+		})
+	}
+	for i := range o.rounds {
+		// Rotate the order so that no configuration always runs first.
+		for j := range confs {
+			if err := confs[(i+j)%len(confs)](); err != nil {
+				return "", err
+			}
+		}
+	}
+	row := func(s *series) {
+		over, overMin := "", ""
+		evs, rate, drops, short, ready := "", "", "", "", ""
+		if s != base {
+			over = fmt.Sprintf("%.0f", median(s.nsOp)-median(base.nsOp))
+			overMin = fmt.Sprintf("%.0f", minimum(s.nsOp)-minimum(base.nsOp))
+			evs = fmt.Sprintf("%.2f", median(s.events))
+			rate = fmt.Sprintf("%.0f", median(s.reader))
+			drops = strconv.FormatUint(s.drops, 10)
+			short = strconv.FormatUint(s.short, 10)
+			ready = fmt.Sprintf("%.2f", median(s.ready))
+		}
+		fmt.Printf("| %s | %d | %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s |\n",
+			wl.name, w, s.name, median(s.nsOp), minimum(s.nsOp), over, overMin, evs, rate, drops, short, ready)
+	}
+	row(base)
+	row(kd)
+	if peer == nil {
+		return "", nil
+	}
+	row(fa)
+	ratio := func(f func(*series) float64) float64 {
+		return f(kd) / f(fa)
+	}
+	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f |", wl.name, w,
+		ratio(func(s *series) float64 { return median(s.nsOp) - median(base.nsOp) }),
+		ratio(func(s *series) float64 { return minimum(s.nsOp) - minimum(base.nsOp) }),
+		ratio(func(s *series) float64 { return median(s.nsOp) })), nil
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
