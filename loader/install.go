@@ -82,6 +82,7 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 		return rep, err
 	}
 	opts.Driver.Kmod.Policy = ArtifactPolicy{Download: opts.Download, Compile: opts.Compile, DryRun: opts.DryRun}
+	opts.Driver.EBPF.Policy = opts.Driver.Kmod.Policy
 	// The host facts say which drivers could run; the preflight says
 	// whether this one can right now (its artifact, its program types). A
 	// preflight that finds no artifact or an unsupported host moves on to

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"syscall"
 
 	"github.com/cilium/ebpf"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/kernelrelease"
 )
 
 // ErrPermission is the modern probe's: the same privileges load both.
@@ -49,13 +49,6 @@ type Probe struct {
 // otherwise polls every modern.PollInterval (as the modern probe does).
 const wakeupFraction = 16
 
-func runningArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "aarch64"
-	}
-	return "x86_64"
-}
-
 func permissionError(err error) error {
 	var ve *ebpf.VerifierError
 	if errors.As(err, &ve) {
@@ -87,9 +80,11 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 	if err != nil {
 		return nil, err
 	}
-	arch := opts.Arch
-	if arch == "" {
-		arch = runningArch()
+	arch := kernelrelease.HostArch()
+	if opts.Arch != "" {
+		if arch, err = kernelrelease.ParseArch(opts.Arch); err != nil {
+			return nil, err
+		}
 	}
 	filter, err := events.Filter(arch, modern.ExecTypes(opts.Types))
 	if err != nil {
