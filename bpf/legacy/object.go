@@ -94,6 +94,9 @@ func notProbe(file, format string, args ...any) error {
 // with the sections recording its target, the programs and the maps.
 func Inspect(file string, r io.ReaderAt, size int64) (*Info, error) {
 	f, err := elf.NewFile(io.NewSectionReader(r, 0, size))
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, notProbe(file, "ELF truncated: %d bytes end inside its headers (%v)", size, err)
+	}
 	if err != nil {
 		return nil, notProbe(file, "ELF: %v", err)
 	}
