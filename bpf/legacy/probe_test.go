@@ -29,7 +29,10 @@ import (
 // the tests below look only at syscall events.
 func probeFile(t *testing.T) string {
 	t.Helper()
-	testenv.RequireBPF(t)
+	// Root, not BTF: this probe is for kernels that may have none.
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "loading the probe needs root (euid %d)", os.Geteuid())
+	}
 	if p := os.Getenv("KDRIVER_EBPF_GUEST"); p != "" {
 		return p
 	}
