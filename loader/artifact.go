@@ -231,7 +231,7 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 			a.Plan = append(a.Plan, "compile with "+how)
 			break
 		}
-		s.log().Info("compiling the module on this node", "how", how)
+		s.log().Info("compiling on this node", "kind", s.kind(), "how", how)
 		c, err := s.Compiler.Compile(ctx, f)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -245,7 +245,7 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 		}
 		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{Check: fo.Check})
 		if err != nil {
-			return a, fmt.Errorf("%s: compiled module: %w", what, err)
+			return a, fmt.Errorf("%s: compiled %s: %w", what, s.kind(), err)
 		}
 		a.Path, a.SHA256, a.Origin, a.Compiler = r.Path, r.SHA256, OriginCompiled, c.Compiler
 		return a, nil

@@ -163,7 +163,8 @@ builds nothing and says what it would do. Exit 3 when no step gives the module:
 the error says why for each.
 
 The legacy eBPF probe (ebpf) is found the same way (--file PATH.o, the cache,
-the stores; compiling it on the node is not there yet), preflighted (ELF machine
+the stores, a build on this node through the same headers' kbuild with the
+newest clang and llc on PATH), preflighted (ELF machine
 BPF, the kernel release, version and arch it records against the host's, its
 programs and maps), then loaded and attached for the self-test. It is never
 pinned: verify and events load it again from the cache.`,
@@ -263,16 +264,22 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 	return k, bar, nil
 }
 
-// ebpfOptions configure the legacy eBPF probe: --file, or the cache and
-// the --repo stores (compiling the probe on the node is not there yet).
+// ebpfOptions configure the legacy eBPF probe: --file, or the cache, the
+// --repo stores and compiling kdriver's probe on the node.
 func (o *installOptions) ebpfOptions(g *globals, preset int) (loader.EBPFOptions, *lazyBar, error) {
 	e := loader.EBPFOptions{File: o.KmodFile, Probe: legacy.Options{BufSizePreset: preset}}
 	if o.KmodFile != "" {
 		return e, nil, nil
 	}
 	src, bar, err := artifactSource(g, artifacts.KindEBPF, o.CacheDir, &o.store)
+	if err != nil {
+		return e, nil, err
+	}
+	if g.DriverName == kmod.ModuleName {
+		src.Compiler = &loader.ProbeCompiler{LocalCompiler: loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}}
+	}
 	e.Artifacts = src
-	return e, bar, err
+	return e, bar, nil
 }
 
 // artifactSource is the cache (cacheDir) and the --repo stores for one

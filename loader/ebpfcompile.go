@@ -1,0 +1,97 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"github.com/kdriver/kdriver/bpf/legacy"
+	"github.com/kdriver/kdriver/builder"
+	"github.com/kdriver/kdriver/events"
+	"github.com/kdriver/kdriver/loader/host"
+	"github.com/kdriver/kdriver/templates"
+)
+
+// ProbeCompiler builds kdriver's legacy eBPF probe on the node against the
+// same headers as the module (LocalCompiler's), with the newest clang and
+// llc on PATH; the kernel's gcc runs kbuild's own checks.
+type ProbeCompiler struct {
+	LocalCompiler
+}
+
+func (p *ProbeCompiler) planProbe(ctx context.Context, f host.Facts) (plan, builder.Clang, error) {
+	pl, err := p.plan(ctx, f)
+	if err != nil {
+		return pl, builder.Clang{}, err
+	}
+	cl, err := builder.HostClang(ctx)
+	if err != nil {
+		if errors.Is(err, builder.ErrNoClang) {
+			return pl, cl, fmt.Errorf("%w: %w", err, ErrCannotCompile)
+		}
+		return pl, cl, err
+	}
+	return pl, cl, nil
+}
+
+// Plan implements ModuleCompiler.
+func (p *ProbeCompiler) Plan(ctx context.Context, f host.Facts) (string, error) {
+	pl, cl, err := p.planProbe(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s and %s through kbuild (%s) against %s", cl.Clang, cl.LLC, pl.bin, pl.kdir), nil
+}
+
+// TargetHeader is kd_target.h: what the probe records besides the
+// headers' release (its kernel's uname -v, the driver version), as C
+// string literals (strconv.Quote's escapes are C's for these strings).
+func TargetHeader(kernelVersion, driverVersion string) string {
+	if driverVersion == "" {
+		driverVersion = "dev"
+	}
+	return "#define KD_TARGET_VERSION " + strconv.Quote(kernelVersion) + "\n" +
+		"#define KD_DRIVER_VERSION " + strconv.Quote(driverVersion) + "\n"
+}
+
+// Compile implements ModuleCompiler: the object comes back in Module.
+func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, error) {
+	pl, cl, err := p.planProbe(ctx, f)
+	if err != nil {
+		return Compiled{}, err
+	}
+	sub, err := fs.Sub(legacy.CSource, "c")
+	if err != nil {
+		return Compiled{}, err
+	}
+	src := builder.Source{FS: sub, Module: "kdriver", ExtraData: map[string]string{
+		"kd_event.h": events.CHeader, "kd_target.h": TargetHeader(f.Kernel.Version, p.DriverVersion)}}
+	dir, err := os.MkdirTemp(p.TmpDir, "kdriver-probe-")
+	if err != nil {
+		return Compiled{}, err
+	}
+	defer os.RemoveAll(dir)
+	if err := src.Prepare(dir); err != nil {
+		return Compiled{}, err
+	}
+	cross := p.crossPrefix(f)
+	script, err := templates.Render(templates.Data{Family: "debian", Kind: "ebpf", Target: f.Target.ID + " " + f.Kernel.Release, Cross: cross != ""})
+	if err != nil {
+		return Compiled{}, err
+	}
+	env := map[string]string{"MODULE": "kdriver", "KARCH": builder.KernelArch(string(f.Arch)), "CLANG": cl.Clang, "LLC": cl.LLC}
+	if cross != "" {
+		env["CROSS_COMPILE"] = cross
+	}
+	r, err := (&builder.Local{TmpDir: p.TmpDir}).Build(ctx, builder.Job{
+		Name: f.Kernel.Release, Script: script, Root: pl.kdir, KDIR: ".", Source: dir,
+		Artifact: "kdriver.o", Compiler: pl.cc, Env: env,
+	})
+	if err != nil {
+		return Compiled{Log: r.Log}, err
+	}
+	return Compiled{Module: r.Artifact, Compiler: fmt.Sprintf("%s, kbuild with %s (%s)", cl, pl.cc.Text, pl.bin), KDIR: pl.kdir, Log: r.Log}, nil
+}
