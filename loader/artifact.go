@@ -268,6 +268,9 @@ func (s *ArtifactSource) kind() artifacts.Kind {
 // check is the preflight of the artifact kind for host f, as a cache check.
 func (s *ArtifactSource) check(f host.Facts) artifacts.CheckFunc {
 	if s.kind() == artifacts.KindEBPF {
+		if s.DriverName != "" && s.DriverName != kmod.ModuleName {
+			return falcoProbeCheck(f) // a driver kit's probe: Falco's
+		}
 		return probeCheck(f)
 	}
 	return moduleCheck(f)

@@ -29,6 +29,10 @@ type EBPFOptions struct {
 	Policy ArtifactPolicy
 	// Probe configures the loaded probe (buffers, event types).
 	Probe legacy.Options
+	// FalcoPath, for a Falco driver kit's probe, is where Falco loads it
+	// (FALCO_BPF_PROBE, else ~/.falco/<driver name>-bpf.o): the probe is
+	// checked (InspectFalco) and linked there, never loaded by kdriver.
+	FalcoPath string
 }
 
 // ebpfDriver is kdriver's legacy eBPF probe (package bpf/legacy): an object
@@ -78,7 +82,25 @@ func (d *ebpfDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 	}
 	d.artifact.Close()
 	d.artifact, d.info = nil, nil
+	// The host's privileges and program types first: a host that cannot
+	// run the probe needs no artifact. Falco's probe is only placed here
+	// (an init container may lack the privileges Falco will have).
 	var lines []string
+	for _, c := range []struct {
+		what string
+		run  func() error
+	}{
+		{"raw tracepoint program type (4.17)", func() error { return features.HaveProgramType(ebpf.RawTracepoint) }},
+		{"perf event array map type (4.3)", func() error { return features.HaveMapType(ebpf.PerfEventArray) }},
+	} {
+		if d.cfg.EBPF.FalcoPath != "" {
+			break
+		}
+		if err := c.run(); err != nil {
+			return lines, unsupported(c.what, modernPermission(err))
+		}
+		lines = append(lines, c.what+": supported")
+	}
 	if file := d.cfg.EBPF.File; file != "" {
 		fd, err := os.Open(file)
 		if err != nil {
@@ -98,9 +120,12 @@ func (d *ebpfDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 			return nil, err
 		}
 		if a.Path == "" {
-			return []string{"probe " + a.String()}, nil
+			return append(lines, "probe "+a.String()), nil
 		}
 		lines = append(lines, "probe "+a.String())
+	}
+	if d.cfg.EBPF.FalcoPath != "" {
+		return d.preflightFalco(f, lines)
 	}
 	st, err := d.artifact.file.Stat()
 	if err != nil {
@@ -118,29 +143,18 @@ func (d *ebpfDriver) Preflight(ctx context.Context, f host.Facts) ([]string, err
 	d.info = info
 	lines = append(lines, fmt.Sprintf("%s: %s probe %s for kernel %s (version %q)",
 		d.artifact.Path, info.Arch, info.DriverVersion, info.KernelRelease, info.KernelVersion))
-	checks := []struct {
-		what string
-		run  func() error
-	}{
-		{"raw tracepoint program type (4.17)", func() error { return features.HaveProgramType(ebpf.RawTracepoint) }},
-		{"perf event array map type (4.3)", func() error { return features.HaveMapType(ebpf.PerfEventArray) }},
-	}
-	for _, c := range checks {
-		if err := c.run(); err != nil {
-			d.artifact.Close()
-			return lines, unsupported(c.what, modernPermission(err))
-		}
-		lines = append(lines, c.what+": supported")
-	}
 	return lines, nil
 }
 
 // Install loads and attaches the probe the preflight checked, through the
 // descriptor it read; it stays attached until Cleanup or the end of the
-// process.
+// process. A Falco probe is placed for Falco instead.
 func (d *ebpfDriver) Install(ctx context.Context, _ host.Facts, _ InstallOptions) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
+	}
+	if d.cfg.EBPF.FalcoPath != "" {
+		return d.placeFalco()
 	}
 	if d.probe != nil {
 		return d.describe(), nil
@@ -168,6 +182,9 @@ func (d *ebpfDriver) describe() string {
 
 // Open reads the probe's perf buffers, loading it first if needed.
 func (d *ebpfDriver) Open(ctx context.Context) (events.Source, error) {
+	if d.cfg.EBPF.FalcoPath != "" {
+		return nil, fmt.Errorf("%w: Falco's probe at %s writes Falco's event format for Falco to read", ErrNoSelfTest, d.cfg.EBPF.FalcoPath)
+	}
 	if d.probe == nil {
 		if _, err := d.Install(ctx, host.Facts{}, InstallOptions{}); err != nil {
 			return nil, err
@@ -178,9 +195,13 @@ func (d *ebpfDriver) Open(ctx context.Context) (events.Source, error) {
 	return src, nil
 }
 
-// Cleanup detaches a probe this driver loaded; nothing is ever pinned.
+// Cleanup detaches a probe this driver loaded; nothing is ever pinned. A
+// Falco probe's link is removed.
 func (d *ebpfDriver) Cleanup(context.Context) (string, error) {
 	d.artifact.Close()
+	if d.cfg.EBPF.FalcoPath != "" {
+		return d.cleanupFalco()
+	}
 	if d.probe != nil {
 		err := d.probe.Close()
 		d.probe = nil

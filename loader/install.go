@@ -43,6 +43,9 @@ type Report struct {
 	// driver that was installed.
 	Fallbacks []string               `json:"fallbacks,omitempty"`
 	Verify    *events.SelfTestResult `json:"verify,omitempty"`
+	// VerifySkipped says why a driver kdriver does not read (Falco's
+	// probe) was not self-tested.
+	VerifySkipped string `json:"verify_skipped,omitempty"`
 }
 
 // choose makes candidate i the decision.
@@ -129,6 +132,10 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 		return rep, nil
 	}
 	rep.Verify, err = Verify(ctx, drv, opts.SelfTest)
+	if errors.Is(err, ErrNoSelfTest) {
+		rep.Verify, rep.VerifySkipped = nil, err.Error()
+		return rep, nil
+	}
 	return rep, err
 }
 

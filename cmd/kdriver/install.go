@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,6 +142,8 @@ type installOptions struct {
 	// KmodFile is a local .ko to load (kmod), skipping download and compile.
 	KmodFile   string
 	KmodParams string
+	// FalcoProbe is where a Falco probe is placed (FALCO_BPF_PROBE).
+	FalcoProbe string
 	CacheDir   string
 	store      storeFlags
 }
@@ -182,6 +185,7 @@ pinned: verify and events load it again from the cache.`,
 	fs.DurationVar(&o.Timeout, "verify-timeout", 10*time.Second, "time the self-test waits for its events")
 	o.Probe.bind(fs)
 	fs.StringVar(&o.KmodFile, "file", "", "driver file to load instead of downloading or compiling one: a kernel module (--type kmod) or a legacy eBPF probe (--type ebpf)")
+	fs.StringVar(&o.FalcoProbe, "falco-bpf-probe", "", "with a Falco driver kit (--driver-name falco): place its legacy eBPF probe at `PATH` (FALCO_BPF_PROBE; default ~/.falco/<driver name>-bpf.o)")
 	fs.StringVar(&o.KmodParams, "kmod-params", "", "kernel module parameters, e.g. \"buf_size=8388608\"")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` for downloaded and compiled modules (default $KDRIVER_CACHE or "+defaultCacheDir+")")
 	bindStoreFlags(fs, &o.store)
@@ -267,7 +271,15 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 // ebpfOptions configure the legacy eBPF probe: --file, or the cache, the
 // --repo stores and compiling kdriver's probe on the node.
 func (o *installOptions) ebpfOptions(g *globals, preset int) (loader.EBPFOptions, *lazyBar, error) {
-	e := loader.EBPFOptions{File: o.KmodFile, Probe: legacy.Options{BufSizePreset: preset}}
+	e := loader.EBPFOptions{File: o.KmodFile, Probe: legacy.Options{BufSizePreset: preset}, FalcoPath: o.FalcoProbe}
+	if g.DriverName != kmod.ModuleName && e.FalcoPath == "" {
+		// A driver kit's probe (Falco's) goes where Falco's loader puts it.
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return e, nil, fmt.Errorf("home directory for ~/.falco: %w", err)
+		}
+		e.FalcoPath = filepath.Join(home, ".falco", g.DriverName+"-bpf.o")
+	}
 	if o.KmodFile != "" {
 		return e, nil, nil
 	}
@@ -414,6 +426,9 @@ func printReport(w io.Writer, rep *loader.Report) {
 	}
 	if rep.Verify != nil {
 		printSelfTest(w, rep.Verify)
+	}
+	if rep.VerifySkipped != "" {
+		fmt.Fprintf(w, "verify: skipped: %s\n", rep.VerifySkipped)
 	}
 }
 
