@@ -34,4 +34,9 @@ if ! make "${args[@]}" >"$out/ebpf-build.log" 2>&1; then
 	echo "build-ebpf: build failed against $kdir ($arch); log: $out/ebpf-build.log" >&2
 	exit 1
 fi
+# Warnings in the kernel's headers are the kernel's; in kdriver's files, ours.
+if grep -E '(probe\.c|kd_bpf\.h|kd_event\.h):[0-9]+:[0-9]+: warning' "$out/ebpf-build.log" >&2; then
+	echo "build-ebpf: warnings in the probe's source against $kdir ($arch); log: $out/ebpf-build.log" >&2
+	exit 1
+fi
 cp "$src/probe.o" "$out/kdriver.o"
