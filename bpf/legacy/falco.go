@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kdriver/kdriver/scap"
 )
 
 // ErrNotFalcoProbe is returned by InspectFalco for a file that is not a
@@ -17,17 +19,12 @@ var ErrNotFalcoProbe = errors.New("not a Falco eBPF probe")
 // records in its sections: the kernel release it was built for
 // (kernel_version, UTS_RELEASE), the driver version (probe_version) and the
 // event API and schema versions (api_version, schema_version: u64 in libs'
-// PPM_API_VERSION encoding, major << 42 | minor << 20 | patch).
+// PPM_API_VERSION encoding, read by scap.Version).
 type FalcoInfo struct {
 	KernelRelease string `json:"kernel_release"`
 	DriverVersion string `json:"driver_version"`
 	API           string `json:"api_version"`
 	Schema        string `json:"schema_version"`
-}
-
-// ppmVersion renders a PPM_API_VERSION number as major.minor.patch.
-func ppmVersion(v uint64) string {
-	return fmt.Sprintf("%d.%d.%d", v>>42, (v>>20)&(1<<22-1), v&(1<<20-1))
 }
 
 // InspectFalco checks a Falco probe object without loading it: ELF
@@ -79,7 +76,7 @@ func InspectFalco(file string, r io.ReaderAt, size int64) (*FalcoInfo, error) {
 		if len(b) != 8 {
 			return nil, bad("section %s has %d bytes, want 8", x.sec, len(b))
 		}
-		*x.dst = ppmVersion(binary.LittleEndian.Uint64(b))
+		*x.dst = scap.Version(binary.LittleEndian.Uint64(b)).String()
 	}
 	if info.KernelRelease == "" {
 		return nil, bad("no kernel release in section kernel_version")
