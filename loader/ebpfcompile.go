@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 
 	"github.com/kdriver/kdriver/bpf/legacy"
 	"github.com/kdriver/kdriver/builder"
@@ -46,17 +45,6 @@ func (p *ProbeCompiler) Plan(ctx context.Context, f host.Facts) (string, error) 
 	return fmt.Sprintf("%s and %s through kbuild (%s) against %s", cl.Clang, cl.LLC, pl.bin, pl.kdir), nil
 }
 
-// TargetHeader is kd_target.h: what the probe records besides the
-// headers' release (its kernel's uname -v, the driver version), as C
-// string literals (strconv.Quote's escapes are C's for these strings).
-func TargetHeader(kernelVersion, driverVersion string) string {
-	if driverVersion == "" {
-		driverVersion = "dev"
-	}
-	return "#define KD_TARGET_VERSION " + strconv.Quote(kernelVersion) + "\n" +
-		"#define KD_DRIVER_VERSION " + strconv.Quote(driverVersion) + "\n"
-}
-
 // Compile implements ModuleCompiler: the object comes back in Module.
 func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, error) {
 	pl, cl, err := p.planProbe(ctx, f)
@@ -68,7 +56,7 @@ func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 		return Compiled{}, err
 	}
 	src := builder.Source{FS: sub, Module: "kdriver", ExtraData: map[string]string{
-		"kd_event.h": events.CHeader, "kd_target.h": TargetHeader(f.Kernel.Version, p.DriverVersion)}}
+		"kd_event.h": events.CHeader, "kd_target.h": legacy.TargetHeader(f.Kernel.Version, p.DriverVersion)}}
 	dir, err := os.MkdirTemp(p.TmpDir, "kdriver-probe-")
 	if err != nil {
 		return Compiled{}, err
