@@ -109,3 +109,17 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+// A uname -v with quotes, backslashes or newlines stays one C string
+// literal: two #define lines, nothing else.
+func TestTargetHeaderQuotes(t *testing.T) {
+	h := TargetHeader("#1 SMP \"x\"\n#define EVIL 1 \\", "")
+	lines := strings.Split(strings.TrimSuffix(h, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "#define KD_TARGET_VERSION \"") ||
+		lines[1] != `#define KD_DRIVER_VERSION "dev"` || strings.Contains(lines[0], "\n") {
+		t.Fatalf("header %q", h)
+	}
+	if want := `"#1 SMP \"x\"\n#define EVIL 1 \\"`; !strings.HasSuffix(lines[0], want) {
+		t.Errorf("line %q, want it to end with %s", lines[0], want)
+	}
+}
