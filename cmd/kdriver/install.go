@@ -288,7 +288,7 @@ func (o *installOptions) ebpfOptions(g *globals, preset int) (loader.EBPFOptions
 		return e, nil, err
 	}
 	if g.DriverName == kmod.ModuleName {
-		src.Compiler = &loader.ProbeCompiler{LocalCompiler: loader.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}}
+		src.Compiler = &builder.ProbeCompiler{LocalCompiler: builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}}
 	}
 	e.Artifacts = src
 	return e, bar, nil

@@ -1,4 +1,4 @@
-package loader
+package builder
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/kdriver/kdriver/bpf/legacy"
-	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader/host"
 	"github.com/kdriver/kdriver/templates"
@@ -16,19 +15,20 @@ import (
 
 // ProbeCompiler builds kdriver's legacy eBPF probe on the node against the
 // same headers as the module (LocalCompiler's), with the newest clang and
-// llc on PATH; the kernel's gcc runs kbuild's own checks.
+// llc on PATH; the kernel's gcc runs kbuild's own checks. It is the
+// loader's ModuleCompiler for the ebpf kind.
 type ProbeCompiler struct {
 	LocalCompiler
 }
 
-func (p *ProbeCompiler) planProbe(ctx context.Context, f host.Facts) (plan, builder.Clang, error) {
+func (p *ProbeCompiler) planProbe(ctx context.Context, f host.Facts) (plan, Clang, error) {
 	pl, err := p.plan(ctx, f)
 	if err != nil {
-		return pl, builder.Clang{}, err
+		return pl, Clang{}, err
 	}
-	cl, err := builder.HostClang(ctx)
+	cl, err := HostClang(ctx)
 	if err != nil {
-		if errors.Is(err, builder.ErrNoClang) {
+		if errors.Is(err, ErrNoClang) {
 			return pl, cl, fmt.Errorf("%w: %w", err, ErrCannotCompile)
 		}
 		return pl, cl, err
@@ -36,7 +36,7 @@ func (p *ProbeCompiler) planProbe(ctx context.Context, f host.Facts) (plan, buil
 	return pl, cl, nil
 }
 
-// Plan implements ModuleCompiler.
+// Plan implements the loader's ModuleCompiler.
 func (p *ProbeCompiler) Plan(ctx context.Context, f host.Facts) (string, error) {
 	pl, cl, err := p.planProbe(ctx, f)
 	if err != nil {
@@ -45,7 +45,7 @@ func (p *ProbeCompiler) Plan(ctx context.Context, f host.Facts) (string, error) 
 	return fmt.Sprintf("%s and %s through kbuild (%s) against %s", cl.Clang, cl.LLC, pl.bin, pl.kdir), nil
 }
 
-// Compile implements ModuleCompiler: the object comes back in Module.
+// Compile implements the loader's ModuleCompiler: the object comes back in Module.
 func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, error) {
 	pl, cl, err := p.planProbe(ctx, f)
 	if err != nil {
@@ -55,7 +55,7 @@ func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 	if err != nil {
 		return Compiled{}, err
 	}
-	src := builder.Source{FS: sub, Module: "kdriver", ExtraData: map[string]string{
+	src := Source{FS: sub, Module: "kdriver", ExtraData: map[string]string{
 		"kd_event.h": events.CHeader, "kd_target.h": legacy.TargetHeader(f.Kernel.Version, p.DriverVersion)}}
 	dir, err := os.MkdirTemp(p.TmpDir, "kdriver-probe-")
 	if err != nil {
@@ -70,11 +70,11 @@ func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 	if err != nil {
 		return Compiled{}, err
 	}
-	env := map[string]string{"MODULE": "kdriver", "KARCH": builder.KernelArch(string(f.Arch)), "CLANG": cl.Clang, "LLC": cl.LLC}
+	env := map[string]string{"MODULE": "kdriver", "KARCH": f.Arch.Kbuild(), "CLANG": cl.Clang, "LLC": cl.LLC}
 	if cross != "" {
 		env["CROSS_COMPILE"] = cross
 	}
-	r, err := (&builder.Local{TmpDir: p.TmpDir}).Build(ctx, builder.Job{
+	r, err := (&Local{TmpDir: p.TmpDir}).Build(ctx, Job{
 		Name: f.Kernel.Release, Script: script, Root: pl.kdir, KDIR: ".", Source: dir,
 		Artifact: "kdriver.o", Compiler: pl.cc, Env: env,
 	})
