@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 
 	"github.com/kdriver/kdriver/bpf/legacy"
+	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader/host"
 	"github.com/kdriver/kdriver/templates"
@@ -82,4 +84,29 @@ func (p *ProbeCompiler) Compile(ctx context.Context, f host.Facts) (Compiled, er
 		return Compiled{Log: r.Log}, err
 	}
 	return Compiled{Module: r.Artifact, Compiler: fmt.Sprintf("%s, kbuild with %s (%s)", cl, pl.cc.Text, pl.bin), KDIR: pl.kdir, Log: r.Log}, nil
+}
+
+// verifyProbe is the ebpf kind's check before a probe is cached and
+// published: kdriver's probe records the target's arch and release,
+// a kit's (Falco's) its release in kernel_version.
+func verifyProbe(kit bool) func(path string, t matrix.Target) error {
+	return func(path string, t matrix.Target) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		r := bytes.NewReader(b)
+		if kit {
+			info, err := legacy.InspectFalco(path, r, int64(len(b)))
+			if err != nil {
+				return err
+			}
+			return info.Check(path, t.KernelRelease)
+		}
+		info, err := legacy.Inspect(path, r, int64(len(b)))
+		if err != nil {
+			return err
+		}
+		return info.Check(path, legacy.Want{Arch: t.Arch, KernelRelease: t.KernelRelease})
+	}
 }
