@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -56,8 +57,15 @@ type Options struct {
 	HostArch      string // x86_64 or aarch64
 	Logger        *slog.Logger
 	// Verify checks a built artifact before it is cached and published
-	// (default: the kmod preflight for the target's arch and release).
+	// (default: the kmod preflight for the target's arch and release, or
+	// the probe's inspection for the ebpf kind).
 	Verify func(path string, t matrix.Target) error
+	// Kind is what is built: kernel modules (the default) or legacy eBPF
+	// probes (a kit's bpf/ folder, or kdriver's bpf/legacy source).
+	Kind artifacts.Kind
+	// Clang builds the ebpf kind (HostClang); its version is part of the
+	// cache key and the report.
+	Clang Clang
 }
 
 // Builder builds a matrix.
@@ -113,14 +121,34 @@ func New(opts Options) (*Builder, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Kind == "" {
+		opts.Kind = artifacts.KindKmod
+	}
+	if opts.Kind == artifacts.KindEBPF && opts.Clang.Clang == "" {
+		return nil, fmt.Errorf("builder: the ebpf kind needs clang: %w", ErrNoClang)
+	}
 	if k := opts.Kit; k != nil {
 		opts.Source = Source{FS: k.Source, Module: k.Module}
+		if opts.Kind == artifacts.KindEBPF {
+			// A DKMS tree's probe lives in its bpf/ folder (Falco's).
+			sub, err := fs.Sub(k.Source, "bpf")
+			if err == nil {
+				_, err = fs.Stat(sub, "Makefile")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("kit %s: no bpf/Makefile for the ebpf kind: %w", k.Name, err)
+			}
+			opts.Source = Source{FS: sub, Module: k.Module}
+		}
 		if opts.DriverName == "" {
 			opts.DriverName = k.Name
 		}
 		if opts.DriverVersion == "" {
 			opts.DriverVersion = k.Version
 		}
+	}
+	if opts.Verify == nil && opts.Kind == artifacts.KindEBPF {
+		opts.Verify = verifyProbe(opts.Kit != nil)
 	}
 	if opts.Verify == nil {
 		module := opts.Source.Module
@@ -155,16 +183,20 @@ func (b *Builder) Key(t matrix.Target) string {
 	h := sha256.New()
 	// The record keeps the artifact under its file name: every part of the
 	// name (the target ID too) is part of the key.
-	fmt.Fprintf(h, "kdriver build v2\nsource %s\ntree %s\nkind kmod\ndriver %s %s\narch %s\nmode %s\nname %s %s\ntarget %s\nfile %s\n",
-		b.srcDigest, headers.Key(t), b.opts.DriverName, b.opts.DriverVersion, t.Arch, b.opts.Mode,
+	fmt.Fprintf(h, "kdriver build v2\nsource %s\ntree %s\nkind %s\ndriver %s %s\narch %s\nmode %s\nname %s %s\ntarget %s\nfile %s\n",
+		b.srcDigest, headers.Key(t), b.opts.Kind, b.opts.DriverName, b.opts.DriverVersion, t.Arch, b.opts.Mode,
 		t.FixedKernelRelease, t.FixedKernelVersion, t.TargetID, b.ID(t).FileName())
+	if b.opts.Kind == artifacts.KindEBPF {
+		// The probe's object is clang's, whatever gcc kbuild names.
+		fmt.Fprintf(h, "clang %s\n", b.opts.Clang.Version)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ID is the artifact identity of a target.
 func (b *Builder) ID(t matrix.Target) artifacts.ID {
 	return artifacts.ID{
-		DriverName: b.opts.DriverName, DriverVersion: b.opts.DriverVersion, Kind: artifacts.KindKmod,
+		DriverName: b.opts.DriverName, DriverVersion: b.opts.DriverVersion, Kind: b.opts.Kind,
 		Arch: t.Arch, TargetID: t.TargetID, KernelRelease: t.FixedKernelRelease, KernelVersion: t.FixedKernelVersion,
 	}
 }
@@ -382,7 +414,7 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	}
 	res.Backend = be.Name()
 	cross := t.Arch != b.opts.HostArch
-	script, err := templates.Render(templates.Data{Family: family(t), Kind: "kmod", Target: t.Name, Cross: cross})
+	script, err := templates.Render(templates.Data{Family: family(t), Kind: string(b.opts.Kind), Target: t.Name, Cross: cross})
 	if err != nil {
 		return err
 	}
@@ -393,9 +425,15 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	if cross {
 		env["CROSS_COMPILE"] = CrossPrefix(t.Arch, b.opts.HostArch)
 	}
+	artifact := b.opts.Source.Module + ".ko"
+	if b.opts.Kind == artifacts.KindEBPF {
+		env["CLANG"], env["LLC"] = b.opts.Clang.Clang, b.opts.Clang.LLC
+		artifact = b.opts.Source.Module + ".o"
+		res.Compiler = b.opts.Clang.String() + ", kbuild with " + cc.Text
+	}
 	r, err := be.Build(ctx, Job{
 		Name: t.Name, Script: script, Root: tree.Root, KDIR: tree.RelKDIR(), Source: b.srcDir,
-		Artifact: b.opts.Source.Module + ".ko", Compiler: cc, Suite: t.Suite, Depends: t.BuildDepends, Env: env,
+		Artifact: artifact, Compiler: cc, Suite: t.Suite, Depends: t.BuildDepends, Env: env,
 	})
 	// Keep the log of the last attempt whatever happened.
 	if mkErr := os.MkdirAll(filepath.Dir(rec), 0o755); mkErr != nil {

@@ -44,7 +44,10 @@ type ArtifactPolicy struct {
 // cache first, then the stores in order, then a build on the node.
 type ArtifactSource struct {
 	// DriverName and DriverVersion name the artifact with the host's target.
-	DriverName    string
+	DriverName string
+	// Kind is the artifact resolved: a kernel module (the default) or a
+	// legacy eBPF probe.
+	Kind          artifacts.Kind
 	DriverVersion string
 	// Store is tried for downloads (a MultiStore tries its members in
 	// order); nil when no store is configured.
@@ -146,7 +149,7 @@ func (s *ArtifactSource) Resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	}
 	// One open file from here on: hashed against the record and
 	// preflighted through it, then loaded from it.
-	fd, r, err := s.Cache.Open(f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod), a.SHA256, moduleCheck(f))
+	fd, r, err := s.Cache.Open(f.Target.Artifact(s.DriverName, s.DriverVersion, s.kind()), a.SHA256, s.check(f))
 	if err != nil {
 		return a, fmt.Errorf("cache: %s changed after it was verified: %w", a.Path, err)
 	}
@@ -158,13 +161,13 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	if err := f.Target.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoArtifact, err)
 	}
-	id := f.Target.Artifact(s.DriverName, s.DriverVersion, artifacts.KindKmod)
+	id := f.Target.Artifact(s.DriverName, s.DriverVersion, s.kind())
 	a := &Artifact{Name: id.FileName()}
-	// A module for another arch or kernel never enters the cache: a store
-	// serving one is passed over for the next, then for a build here.
+	// An artifact for another arch or kernel never enters the cache: a
+	// store serving one is passed over for the next, then for a build here.
 	fo := s.Fetch
-	fo.Check = moduleCheck(f)
-	what := fmt.Sprintf("no kmod for %s %s", f.Target.ID, f.Kernel.Release)
+	fo.Check = s.check(f)
+	what := fmt.Sprintf("no %s for %s %s", s.kind(), f.Target.ID, f.Kernel.Release)
 	if s.Cache == nil {
 		return a, errors.New("loader: no artifact cache configured")
 	}
@@ -228,7 +231,7 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 			a.Plan = append(a.Plan, "compile with "+how)
 			break
 		}
-		s.log().Info("compiling the module on this node", "how", how)
+		s.log().Info("compiling on this node", "kind", s.kind(), "how", how)
 		c, err := s.Compiler.Compile(ctx, f)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -242,7 +245,7 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 		}
 		r, err := s.Cache.Fetch(ctx, &compiledStore{how: c.Compiler, data: c.Module}, id, artifacts.FetchOptions{Check: fo.Check})
 		if err != nil {
-			return a, fmt.Errorf("%s: compiled module: %w", what, err)
+			return a, fmt.Errorf("%s: compiled %s: %w", what, s.kind(), err)
 		}
 		a.Path, a.SHA256, a.Origin, a.Compiler = r.Path, r.SHA256, OriginCompiled, c.Compiler
 		return a, nil
@@ -253,6 +256,24 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 		return a, nil
 	}
 	return a, &resolveError{msg: what + ": " + strings.Join(reasons, "; "), fault: fault}
+}
+
+func (s *ArtifactSource) kind() artifacts.Kind {
+	if s.Kind == "" {
+		return artifacts.KindKmod
+	}
+	return s.Kind
+}
+
+// check is the preflight of the artifact kind for host f, as a cache check.
+func (s *ArtifactSource) check(f host.Facts) artifacts.CheckFunc {
+	if s.kind() == artifacts.KindEBPF {
+		if s.DriverName != "" && s.DriverName != kmod.ModuleName {
+			return falcoProbeCheck(f) // a driver kit's probe: Falco's
+		}
+		return probeCheck(f)
+	}
+	return moduleCheck(f)
 }
 
 // moduleCheck is the preflight of a module for host f (ELF class and

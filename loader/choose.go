@@ -120,14 +120,8 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 		}
 	}
 	d := Decision{Candidates: make([]Candidate, 0, len(order))}
-	notBuilt := false
 	for _, t := range order {
 		ok, why := possible(f, t)
-		if ok && !built(t) {
-			// The host could run it, but this kdriver lacks it: choosing it
-			// would only fail later, so auto moves on.
-			ok, why, notBuilt = false, why+" would do, but "+notBuiltYet, true
-		}
 		c := Candidate{Type: t, Possible: ok, Reason: string(t) + ": " + why}
 		if ok && d.Driver == "" {
 			c.Chosen = true
@@ -142,23 +136,10 @@ func Choose(f host.Facts, wanted []DriverType) (Decision, error) {
 			reasons[i] = c.Reason
 		}
 		d.Reason = "no driver possible"
-		if notBuilt {
-			// The host could run a requested driver that this kdriver
-			// lacks: not the host's fault (exit 1, not 4).
-			return d, fmt.Errorf("%w: %s", ErrNotAvailable, strings.Join(reasons, "; "))
-		}
 		return d, fmt.Errorf("%w: %s", ErrUnsupported, strings.Join(reasons, "; "))
 	}
 	return d, nil
 }
-
-// notBuiltYet ends the reason of a driver the host could run but this
-// kdriver does not have.
-const notBuiltYet = "the legacy eBPF probe is not built into this kdriver yet"
-
-// built reports whether this kdriver has driver t (the legacy eBPF probe
-// does not exist yet).
-func built(t DriverType) bool { return t != EBPF }
 
 // possible says whether driver t can run on the host, and why.
 func possible(f host.Facts, t DriverType) (bool, string) {
@@ -202,7 +183,11 @@ func possible(f host.Facts, t DriverType) (bool, string) {
 		if f.Lockdown.Mode == "confidentiality" {
 			return false, "lockdown confidentiality forbids BPF programs to read kernel memory"
 		}
-		return true, fmt.Sprintf("kernel %s >= %s on %s", kr.Raw, ver(min), f.Arch)
+		why := fmt.Sprintf("kernel %s >= %s on %s, raw tracepoints and perf buffers; a probe built for this kernel", kr.Raw, ver(min), f.Arch)
+		if !f.BTF.Present {
+			why += " (no BTF needed)"
+		}
+		return true, why
 	case Userspace:
 		if !f.Ptrace.Present {
 			return false, f.Ptrace.Detail

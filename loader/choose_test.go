@@ -38,10 +38,10 @@ func TestChooseAuto(t *testing.T) {
 			map[DriverType]string{ModernEBPF: "Actual kernel version is: '5.4.0' while the minimum required is: '5.8.0'"}},
 		{"amazonlinux2", Kmod, "module support", map[DriverType]string{ModernEBPF: "'4.14.171' while the minimum required is: '5.8.0'"}},
 		{"minikube", Kmod, "kmod", map[DriverType]string{ModernEBPF: "no BTF"}},
-		// ebpf would suit this host but is not built in yet: auto moves on
-		// instead of choosing a driver that can only fail.
-		{"ol-8-uek", Userspace, "userspace", map[DriverType]string{
-			ModernEBPF: "no BTF", Kmod: "UEK", EBPF: "not built into this kdriver yet"}},
+		// No BTF and a kernel whose module kdriver cannot build: the legacy
+		// probe, which needs neither.
+		{"ol-8-uek", EBPF, "ebpf: kernel 5.15.0-209.161.7.2.el8uek.x86_64 >= 4.14.0 on x86_64, raw tracepoints and perf buffers; a probe built for this kernel (no BTF needed)", map[DriverType]string{
+			ModernEBPF: "no BTF", Kmod: "UEK"}},
 		{"centos-7-arm64-legacy", Userspace, "userspace", map[DriverType]string{
 			Kmod: "'3.10.0' while the minimum required is: '3.16.0'", EBPF: "'3.10.0' while the minimum required is: '4.17.0'"}},
 		{"debian-11-secureboot", ModernEBPF, "modern-ebpf", map[DriverType]string{Kmod: "lockdown integrity"}},
@@ -82,8 +82,8 @@ func TestChooseAuto(t *testing.T) {
 func TestChooseWanted(t *testing.T) {
 	f := fixtureFacts(t, "devbox-debian-6.18")
 	d, err := Choose(f, []DriverType{EBPF, Auto, EBPF})
-	if err != nil || d.Driver != ModernEBPF {
-		t.Fatalf("ebpf (not built in) first, then auto: %s, %v", d.Driver, err)
+	if err != nil || d.Driver != EBPF {
+		t.Fatalf("ebpf first, then auto: %s, %v", d.Driver, err)
 	}
 	if len(d.Candidates) != 4 || d.Candidates[0].Type != EBPF || d.Candidates[1].Type != ModernEBPF {
 		t.Errorf("order %+v, want ebpf then auto's order without duplicates", d.Candidates)
@@ -108,6 +108,32 @@ func TestChooseWanted(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+}
+
+// Auto takes the legacy probe where the modern one cannot run (no BTF) and
+// the module is forbidden (lockdown integrity) or impossible (no module
+// support), and says why for each.
+func TestChooseAutoLegacyProbe(t *testing.T) {
+	for name, edit := range map[string]func(*host.Facts){
+		"lockdown integrity": func(f *host.Facts) { f.Lockdown.Mode, f.Lockdown.Detail = "integrity", "lockdown integrity" },
+		"no module support":  func(f *host.Facts) { f.Modules.Present, f.Modules.Detail = false, "modules unsupported" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := fixtureFacts(t, "debian-12-amd64")
+			f.BTF.Present, f.BTF.Detail = false, "no BTF at /sys/kernel/btf/vmlinux"
+			edit(&f)
+			d, err := Choose(f, nil)
+			if err != nil || d.Driver != EBPF {
+				t.Fatalf("chose %s (%v), want ebpf; candidates %+v", d.Driver, err, d.Candidates)
+			}
+			if !strings.Contains(d.Candidates[0].Reason, "no BTF") || d.Candidates[1].Possible {
+				t.Errorf("modern and kmod reasons: %+v", d.Candidates[:2])
+			}
+			if !strings.Contains(d.Reason, "no BTF needed") {
+				t.Errorf("reason %q does not say the probe needs no BTF", d.Reason)
+			}
+		})
 	}
 }
 

@@ -41,6 +41,8 @@ type DriverConfig struct {
 	Modern modern.Options
 	// Kmod configures the kernel module (file to load, parameters).
 	Kmod KmodOptions
+	// EBPF configures the legacy eBPF probe (file or artifacts, buffers).
+	EBPF EBPFOptions
 	// Userspace configures the ptrace tracer (event types).
 	Userspace userspace.Options
 	// Logger receives progress; nil: silent.
@@ -60,7 +62,7 @@ func NewDriver(t DriverType, cfg DriverConfig) (Driver, error) {
 	case Userspace:
 		return newUserspaceDriver(cfg), nil
 	case EBPF:
-		return nil, fmt.Errorf("driver %s: %w", t, ErrNotAvailable)
+		return newEBPFDriver(cfg), nil
 	}
 	return nil, fmt.Errorf("driver type %q: %w", t, ErrDriverType)
 }

@@ -43,6 +43,9 @@ type Report struct {
 	// driver that was installed.
 	Fallbacks []string               `json:"fallbacks,omitempty"`
 	Verify    *events.SelfTestResult `json:"verify,omitempty"`
+	// VerifySkipped says why a driver kdriver does not read (Falco's
+	// probe) was not self-tested.
+	VerifySkipped string `json:"verify_skipped,omitempty"`
 }
 
 // choose makes candidate i the decision.
@@ -82,6 +85,7 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 		return rep, err
 	}
 	opts.Driver.Kmod.Policy = ArtifactPolicy{Download: opts.Download, Compile: opts.Compile, DryRun: opts.DryRun}
+	opts.Driver.EBPF.Policy = opts.Driver.Kmod.Policy
 	// The host facts say which drivers could run; the preflight says
 	// whether this one can right now (its artifact, its program types). A
 	// preflight that finds no artifact or an unsupported host moves on to
@@ -128,6 +132,10 @@ func Install(ctx context.Context, f host.Facts, opts InstallOptions) (*Report, e
 		return rep, nil
 	}
 	rep.Verify, err = Verify(ctx, drv, opts.SelfTest)
+	if errors.Is(err, ErrNoSelfTest) {
+		rep.Verify, rep.VerifySkipped = nil, err.Error()
+		return rep, nil
+	}
 	return rep, err
 }
 

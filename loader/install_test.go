@@ -35,7 +35,7 @@ func TestNewDriver(t *testing.T) {
 	}{
 		{ModernEBPF, nil},
 		{Kmod, nil},
-		{EBPF, ErrNotAvailable},
+		{EBPF, nil},
 		{Userspace, nil},
 		{"bogus", ErrDriverType},
 	} {

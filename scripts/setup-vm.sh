@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs what the kernel-module VM tests need (scripts/vmtest). Idempotent:
+# Installs what the kernel-module and legacy eBPF probe VM tests need
+# (scripts/vmtest; clang-16 and llc-16 build the probe). Idempotent:
 # packages already present are left alone. Kernel images, headers and the
 # arm64 busybox are not installed here: scripts/vmtest downloads them with a
 # private apt state into ${KDRIVER_CACHE:-/var/cache/kdriver-dev}.
@@ -7,7 +8,7 @@ set -eu
 
 pkgs="qemu-system-x86 qemu-system-arm busybox-static gcc-12 gcc-aarch64-linux-gnu
 make bc bison flex cpio dwarves libelf1 kmod xz-utils zstd jq ca-certificates
-debootstrap util-linux"
+debootstrap util-linux clang-16 llvm-16 perl"
 
 missing=""
 for p in $pkgs; do

@@ -65,7 +65,7 @@ done
 # The VM suites set themselves up through setup.sh above.
 export KDRIVER_VM_SETUP=0
 
-step "kernel module in qemu: Debian 6.1 and 6.12, amd64 and arm64"
+step "kernel module and legacy eBPF probe in qemu: Debian 6.1 and 6.12, amd64 and arm64"
 scripts/vmtest --matrix ci
 
 step "modern eBPF probe in qemu: other kernels and arm64"

@@ -18,7 +18,7 @@ var ErrNoTemplate = errors.New("no build script template")
 // Data is what a template may use. Strings end up in comments only.
 type Data struct {
 	Family string // debian, rpm
-	Kind   string // kmod (ebpf once the legacy probe exists)
+	Kind   string // kmod, or ebpf for the legacy probe
 	Target string // the matrix target name
 	Cross  bool   // building for another arch than the host's
 }

@@ -16,6 +16,7 @@ func TestRender(t *testing.T) {
 		{Family: "debian", Kind: "kmod", Target: "debian-bookworm-6.1.0-56-amd64"},
 		{Family: "debian", Kind: "kmod", Target: "debian-bookworm-6.1.0-56-arm64\n; rm -rf /", Cross: true},
 		{Family: "rpm", Kind: "kmod", Target: "centos-5.14.0-427.el9.x86_64"},
+		{Family: "debian", Kind: "ebpf", Target: "debian-bookworm-6.1.0-56-arm64", Cross: true},
 	}
 	for i, d := range tests {
 		name := filepath.Join("testdata", d.Family+"-"+d.Kind+map[bool]string{true: "-cross", false: ""}[d.Cross]+".golden")
@@ -47,5 +48,8 @@ func TestRender(t *testing.T) {
 	}
 	if f := Families("kmod"); len(f) != 2 {
 		t.Errorf("Families(kmod) = %v", f)
+	}
+	if f := Families("ebpf"); len(f) != 1 || f[0] != "debian" {
+		t.Errorf("Families(ebpf) = %v", f)
 	}
 }

@@ -142,7 +142,7 @@ func Load(opts Options) (*Probe, error) {
 			return nil, err
 		}
 	}
-	filter, err := events.Filter(arch, execTypes(opts.Types))
+	filter, err := events.Filter(arch, ExecTypes(opts.Types))
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +264,11 @@ func checkVersion(vars *probeVariableSpecs) error {
 	return events.CheckVersion("modern probe", v[0], v[1], v[2])
 }
 
-// execTypes completes a list that has one exec type with the other three:
-// the probe tells execve's exit from execveat's by the entry it saw (a
-// successful execveat returns with execve's syscall number), so it needs
+// ExecTypes completes a list that has one exec type with the other three:
+// the probes tell execve's exit from execveat's by the entry they saw (a
+// successful execveat returns with execve's syscall number), so they need
 // both entries and both exits. Readers filter what they did not ask for.
-func execTypes(types []events.Type) []events.Type {
+func ExecTypes(types []events.Type) []events.Type {
 	execs := []events.Type{events.TypeExecveE, events.TypeExecveX, events.TypeExecveatE, events.TypeExecveatX}
 	for _, t := range types {
 		if slices.Contains(execs, t) {

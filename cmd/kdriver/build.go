@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/bpf/legacy"
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
@@ -48,6 +49,7 @@ type buildOptions struct {
 	Namespace   string
 	DryRun      bool
 	Shard       string
+	Kind        string
 	mirror      mirrorFlags
 
 	// which identity flags the user set (a kit's own say otherwise)
@@ -118,6 +120,7 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.DockerHost, "docker-host", "", "docker daemon address (default: $DOCKER_HOST or docker's default)")
 	fs.StringVar(&o.Debootstrap, "debootstrap-mirror", "", "Debian archive `URL` builder images are debootstrapped from (default: the host's first apt source)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "only report which targets are cached and which would be built (nothing is downloaded)")
+	fs.StringVar(&o.Kind, "kind", "kmod", "what to build: kmod (kernel modules) or ebpf (legacy eBPF probes: kdriver's own, or a kit's bpf/ folder, with the newest clang and llc on the host)")
 	fs.StringVar(&o.Shard, "shard", "", "build only shard `I/N` of the targets (0 ≤ I < N, by target name), to split a matrix across machines")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for --backend kubernetes (default $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.Namespace, "namespace", "default", "namespace of the build Jobs")
@@ -138,6 +141,20 @@ func (o *buildOptions) cacheDir() string {
 
 // source is --source DIR (with kd_event.h from --event-header or the
 // checkout's events/c), or else the module source carried in the binary.
+// probeSource is kdriver's legacy eBPF probe carried in the binary, with
+// kd_event.h and the driver version it records.
+func (o *buildOptions) probeSource(version string) (builder.Source, error) {
+	if o.Source != "" {
+		return builder.Source{}, usageError{"--kind ebpf --source: a driver kit's bpf/ folder is built from the kit (DKMS folder or .deb); kdriver's own probe is in the binary"}
+	}
+	sub, err := fs.Sub(legacy.CSource, "c")
+	if err != nil {
+		return builder.Source{}, err
+	}
+	return builder.Source{FS: sub, Module: o.Module, ExtraData: map[string]string{
+		"kd_event.h": events.CHeader, "kd_target.h": legacy.TargetHeader("", version)}}, nil
+}
+
 func (o *buildOptions) source() (builder.Source, error) {
 	if o.Source == "" {
 		sub, err := fs.Sub(kmod.Source, "src")
@@ -223,6 +240,15 @@ func (o *buildOptions) validate() error {
 	default:
 		return usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}
 	}
+	switch artifacts.Kind(o.Kind) {
+	case artifacts.KindKmod:
+	case artifacts.KindEBPF:
+		if o.Backend != "local" && o.Backend != "auto" {
+			return usageError{fmt.Sprintf("--kind ebpf --backend %s: the probe builds with the host's clang: use --backend local", o.Backend)}
+		}
+	default:
+		return usageError{fmt.Sprintf("--kind %q: want kmod or ebpf", o.Kind)}
+	}
 	_, err := shard(nil, o.Shard)
 	return err
 }
@@ -244,12 +270,24 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	}
 	var src builder.Source
 	name, version := g.DriverName, g.DriverVersion
-	if k == nil {
+	kind := artifacts.Kind(o.Kind)
+	var clang builder.Clang
+	if kind == artifacts.KindEBPF {
+		if clang, err = builder.HostClang(ctx); err != nil {
+			return err
+		}
+	}
+	switch {
+	case k != nil:
+		name, version = "", "" // the kit's
+	case kind == artifacts.KindEBPF:
+		if src, err = o.probeSource(version); err != nil {
+			return err
+		}
+	default:
 		if src, err = o.source(); err != nil {
 			return err
 		}
-	} else {
-		name, version = "", "" // the kit's
 	}
 	cache, err := filepath.Abs(o.cacheDir())
 	if err != nil {
@@ -272,6 +310,7 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 		OutDir: o.OutputDir, CacheDir: filepath.Join(cache, "builds"),
 		Jobs: o.Jobs, Retries: o.Retries,
 		DriverName: name, DriverVersion: version, HostArch: hostArch(), Logger: g.logger,
+		Kind: kind, Clang: clang,
 	})
 	if err != nil {
 		return err

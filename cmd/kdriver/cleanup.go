@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader"
 )
 
@@ -47,7 +50,14 @@ func runCleanup(ctx context.Context, g *globals, o *cleanupOptions) error {
 	var results []cleanupResult
 	var errs []error
 	for _, t := range types {
-		drv, err := loader.NewDriver(t, loader.DriverConfig{Logger: g.logger, Kmod: loader.KmodOptions{Module: g.DriverName}})
+		cfg := loader.DriverConfig{Logger: g.logger, Kmod: loader.KmodOptions{Module: g.DriverName}}
+		if t == loader.EBPF && g.DriverName != kmod.ModuleName {
+			// A Falco probe's link, where install put it.
+			if home, herr := os.UserHomeDir(); herr == nil {
+				cfg.EBPF.FalcoPath = filepath.Join(home, ".falco", g.DriverName+"-bpf.o")
+			}
+		}
+		drv, err := loader.NewDriver(t, cfg)
 		if errors.Is(err, loader.ErrNotAvailable) && !explicit {
 			continue // nothing of it can have been installed by this kdriver
 		}

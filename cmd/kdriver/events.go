@@ -148,7 +148,11 @@ func runEvents(ctx context.Context, g *globals, o *eventsOptions) error {
 		return fmt.Errorf("%w: driver userspace: it traces the processes it is given, not the whole host: use 'kdriver trace -- CMD' or 'kdriver trace -p PID' (%s)",
 			loader.ErrUnsupported, d.Reason)
 	}
-	drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, Logger: g.logger})
+	eopts, err := installedProbe(g, mopts.BufSizePreset, types)
+	if err != nil {
+		return err
+	}
+	drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, EBPF: eopts, Logger: g.logger})
 	if err != nil {
 		return err
 	}

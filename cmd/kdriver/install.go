@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/bpf/legacy"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/builder"
 	"github.com/kdriver/kdriver/events"
@@ -140,6 +142,8 @@ type installOptions struct {
 	// KmodFile is a local .ko to load (kmod), skipping download and compile.
 	KmodFile   string
 	KmodParams string
+	// FalcoProbe is where a Falco probe is placed (FALCO_BPF_PROBE).
+	FalcoProbe string
 	CacheDir   string
 	store      storeFlags
 }
@@ -159,7 +163,14 @@ renamed into the cache), else a build on this node against the headers at
 <host-root>/lib/modules/<uname -r>/build with the host's matching compiler.
 --download=false and --compile=false skip those steps; --dry-run downloads and
 builds nothing and says what it would do. Exit 3 when no step gives the module:
-the error says why for each.`,
+the error says why for each.
+
+The legacy eBPF probe (ebpf) is found the same way (--file PATH.o, the cache,
+the stores, a build on this node through the same headers' kbuild with the
+newest clang and llc on PATH), preflighted (ELF machine
+BPF, the kernel release, version and arch it records against the host's, its
+programs and maps), then loaded and attached for the self-test. It is never
+pinned: verify and events load it again from the cache.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInstall(cmd.Context(), g, o)
@@ -173,7 +184,8 @@ the error says why for each.`,
 	fs.BoolVar(&o.DryRun, "dry-run", false, "stop after the decision and the preflight checks")
 	fs.DurationVar(&o.Timeout, "verify-timeout", 10*time.Second, "time the self-test waits for its events")
 	o.Probe.bind(fs)
-	fs.StringVar(&o.KmodFile, "file", "", "kernel module file to load (--type kmod), instead of downloading or compiling one")
+	fs.StringVar(&o.KmodFile, "file", "", "driver file to load instead of downloading or compiling one: a kernel module (--type kmod) or a legacy eBPF probe (--type ebpf)")
+	fs.StringVar(&o.FalcoProbe, "falco-bpf-probe", "", "with a Falco driver kit (--driver-name falco): place its legacy eBPF probe at `PATH` (FALCO_BPF_PROBE; default ~/.falco/<driver name>-bpf.o)")
 	fs.StringVar(&o.KmodParams, "kmod-params", "", "kernel module parameters, e.g. \"buf_size=8388608\"")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "cache `DIR` for downloaded and compiled modules (default $KDRIVER_CACHE or "+defaultCacheDir+")")
 	bindStoreFlags(fs, &o.store)
@@ -186,8 +198,8 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 		return err
 	}
 	if o.KmodFile != "" {
-		if !slices.Contains(types, loader.Kmod) {
-			return usageError{fmt.Sprintf("--file %s is a kernel module: it needs --type kmod (got %s)", o.KmodFile, typeList(types))}
+		if slices.Contains(types, loader.Kmod) == slices.Contains(types, loader.EBPF) {
+			return usageError{fmt.Sprintf("--file %s is a kernel module or a legacy eBPF probe: it needs --type kmod or --type ebpf (got %s)", o.KmodFile, typeList(types))}
 		}
 		if err := checkInputFile("--file", o.KmodFile); err != nil {
 			return err
@@ -208,6 +220,10 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 	if err != nil {
 		return err
 	}
+	eopts, ebar, err := o.ebpfOptions(g, mopts.BufSizePreset)
+	if err != nil {
+		return err
+	}
 	rep, err := loader.Install(ctx, facts, loader.InstallOptions{
 		Types:    types,
 		Download: o.Download,
@@ -215,10 +231,11 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 		Verify:   o.Verify,
 		DryRun:   o.DryRun,
 		SelfTest: events.SelfTestOptions{Command: selfTestCommand, Timeout: o.Timeout, Logger: g.logger},
-		Driver:   loader.DriverConfig{Modern: mopts, Kmod: kopts, Logger: g.logger},
+		Driver:   loader.DriverConfig{Modern: mopts, Kmod: kopts, EBPF: eopts, Logger: g.logger},
 		Logger:   g.logger,
 	})
 	bar.finish()
+	ebar.finish()
 	if g.JSON() {
 		if jerr := writeJSON(g.stdout, rep); jerr != nil && err == nil {
 			err = jerr
@@ -238,32 +255,88 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 	if o.KmodFile != "" {
 		return k, nil, nil
 	}
-	src := &loader.ArtifactSource{
-		DriverName: g.DriverName, DriverVersion: g.DriverVersion,
-		Cache:    &artifacts.Cache{Dir: cacheDir(o.CacheDir), Logger: g.logger},
-		Compiler: &builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger},
-		Logger:   g.logger,
+	src, bar, err := artifactSource(g, artifacts.KindKmod, o.CacheDir, &o.store)
+	if err != nil {
+		return k, nil, err
 	}
+	src.Compiler = &builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}
 	if g.DriverName != kmod.ModuleName {
 		// The node compiler builds kdriver's own source only, so far.
 		src.Compiler = nil
 	}
-	var bar *lazyBar
-	if len(g.Repos) > 0 {
-		sopts, err := o.store.options(g)
-		if err != nil {
-			return k, nil, err
-		}
-		stores, err := artifacts.OpenAll(g.Repos, sopts)
-		if err != nil {
-			return k, nil, usageError{err.Error()}
-		}
-		src.Store = stores
-		bar = &lazyBar{g: g}
-		src.Fetch.Progress = bar.update
-	}
 	k.Artifacts = src
 	return k, bar, nil
+}
+
+// ebpfOptions configure the legacy eBPF probe: --file, or the cache, the
+// --repo stores and compiling kdriver's probe on the node.
+func (o *installOptions) ebpfOptions(g *globals, preset int) (loader.EBPFOptions, *lazyBar, error) {
+	e := loader.EBPFOptions{File: o.KmodFile, Probe: legacy.Options{BufSizePreset: preset}, FalcoPath: o.FalcoProbe}
+	if g.DriverName != kmod.ModuleName && e.FalcoPath == "" {
+		// A driver kit's probe (Falco's) goes where Falco's loader puts it.
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return e, nil, fmt.Errorf("home directory for ~/.falco: %w", err)
+		}
+		e.FalcoPath = filepath.Join(home, ".falco", g.DriverName+"-bpf.o")
+	}
+	if o.KmodFile != "" {
+		return e, nil, nil
+	}
+	src, bar, err := artifactSource(g, artifacts.KindEBPF, o.CacheDir, &o.store)
+	if err != nil {
+		return e, nil, err
+	}
+	if g.DriverName == kmod.ModuleName {
+		src.Compiler = &builder.ProbeCompiler{LocalCompiler: builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}}
+	}
+	e.Artifacts = src
+	return e, bar, nil
+}
+
+// artifactSource is the cache (cacheDir) and the --repo stores for one
+// artifact kind; store is nil for commands without the store flags.
+func artifactSource(g *globals, kind artifacts.Kind, dir string, store *storeFlags) (*loader.ArtifactSource, *lazyBar, error) {
+	src := &loader.ArtifactSource{
+		DriverName: g.DriverName, DriverVersion: g.DriverVersion, Kind: kind,
+		Cache:  &artifacts.Cache{Dir: cacheDir(dir), Logger: g.logger},
+		Logger: g.logger,
+	}
+	if len(g.Repos) == 0 {
+		return src, nil, nil
+	}
+	if store == nil {
+		// The store flags' defaults, for commands that do not take them.
+		store = &storeFlags{}
+		bindStoreFlags(pflag.NewFlagSet("defaults", pflag.ContinueOnError), store)
+	}
+	sopts, err := store.options(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	stores, err := artifacts.OpenAll(g.Repos, sopts)
+	if err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	src.Store = stores
+	bar := &lazyBar{g: g}
+	src.Fetch.Progress = bar.update
+	return src, bar, nil
+}
+
+// installedProbe configures the legacy eBPF probe for verify and events:
+// the probe install left in the cache ($KDRIVER_CACHE), or one from the
+// --repo stores; never compiled here.
+func installedProbe(g *globals, preset int, types []events.Type) (loader.EBPFOptions, error) {
+	src, _, err := artifactSource(g, artifacts.KindEBPF, "", nil)
+	if err != nil {
+		return loader.EBPFOptions{}, err
+	}
+	return loader.EBPFOptions{
+		Artifacts: src,
+		Policy:    loader.ArtifactPolicy{Download: len(g.Repos) > 0},
+		Probe:     legacy.Options{BufSizePreset: preset, Types: types},
+	}, nil
 }
 
 // lazyBar draws a download's progress bar from its first byte to its last,
@@ -353,6 +426,9 @@ func printReport(w io.Writer, rep *loader.Report) {
 	}
 	if rep.Verify != nil {
 		printSelfTest(w, rep.Verify)
+	}
+	if rep.VerifySkipped != "" {
+		fmt.Fprintf(w, "verify: skipped: %s\n", rep.VerifySkipped)
 	}
 }
 

@@ -127,6 +127,8 @@ type legacyRun struct {
 	headers          []string
 	timeout, connect string
 	retries          string
+	// bpfProbe is FALCO_BPF_PROBE's path: where the probe is placed.
+	bpfProbe string
 }
 
 // translateLegacy turns falco-driver-loader arguments into kdriver ones.
@@ -244,6 +246,9 @@ func (r *legacyRun) fromEnv(lookup func(string) (string, bool)) error {
 			r.driver = []string{"ebpf"}
 		}
 	}
+	if v, ok := lookup("FALCO_BPF_PROBE"); ok && v != "" {
+		r.bpfProbe = v
+	}
 	if v, ok := lookup("DRIVER_INSECURE_DOWNLOAD"); ok && v != "" {
 		r.insecure = true
 	}
@@ -337,7 +342,8 @@ func (r *legacyRun) kdriverArgs() []string {
 	for _, h := range r.headers {
 		kargs = append(kargs, "--http-header", h)
 	}
-	for _, p := range [][2]string{{"--timeout", r.timeout}, {"--connect-timeout", r.connect}, {"--retries", r.retries}} {
+	for _, p := range [][2]string{{"--timeout", r.timeout}, {"--connect-timeout", r.connect}, {"--retries", r.retries},
+		{"--falco-bpf-probe", r.bpfProbe}} {
 		if p[1] != "" {
 			kargs = append(kargs, p[0], p[1])
 		}

@@ -153,8 +153,8 @@ func TestLegacyPrintEnv(t *testing.T) {
 // Falco's drivers only; with none possible it fails instead of reporting
 // (or installing) kdriver's userspace tracer.
 func TestLegacyAutoNeverUserspace(t *testing.T) {
-	// No module support and a kernel too old for modern eBPF.
-	env := map[string]string{"HOST_ROOT": "../../testdata/hosts/devbox-debian-6.18", "DRIVER_KERNEL_RELEASE": "4.14.0"}
+	// No module support and a kernel too old for both eBPF probes (4.14).
+	env := map[string]string{"HOST_ROOT": "../../testdata/hosts/devbox-debian-6.18", "DRIVER_KERNEL_RELEASE": "4.9.0"}
 	code, out, _ := runLegacy(t, env, "auto", "--print-env")
 	if got := parseEnv(t, out)["DRIVER"]; code != 0 || got != "" {
 		t.Errorf("auto --print-env: exit %d, DRIVER=%q, want \"\"", code, got)

@@ -104,7 +104,11 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 		if err != nil {
 			return err
 		}
-		drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, Logger: g.logger})
+		eopts, err := installedProbe(g, mopts.BufSizePreset, nil)
+		if err != nil {
+			return err
+		}
+		drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, EBPF: eopts, Logger: g.logger})
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,67 @@
+package builder
+
+import (
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"context"
+
+	"github.com/kdriver/kdriver/artifacts"
+	"github.com/kdriver/kdriver/builder/download"
+	"github.com/kdriver/kdriver/builder/headers"
+	"github.com/kdriver/kdriver/builder/matrix"
+)
+
+func probeBuilder(t *testing.T, work string, kind artifacts.Kind, clang Clang) (*Builder, error) {
+	t.Helper()
+	dir := filepath.Join(work, "headers")
+	return New(Options{
+		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
+		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return nil, nil },
+		Mode:    "local", Source: Source{Dir: helloSource(t), Module: "kdriver"},
+		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+		DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
+		Kind: kind, Clang: clang,
+	})
+}
+
+// The ebpf kind names .o artifacts, and its cache key names the kind and
+// the clang version: a probe is never taken for a module, nor a probe of
+// another clang for this one.
+func TestEBPFKindKeyAndName(t *testing.T) {
+	work := t.TempDir()
+	tg := matrix.Target{Name: "debian-6.1.0-13-amd64", TargetID: "debian", Arch: "x86_64",
+		KernelRelease: "6.1.0-13-amd64", FixedKernelRelease: "6.1.55-1-amd64", FixedKernelVersion: "1"}
+	if _, err := probeBuilder(t, work, artifacts.KindEBPF, Clang{}); !errors.Is(err, ErrNoClang) {
+		t.Fatalf("ebpf without clang: %v, want ErrNoClang", err)
+	}
+	c16 := Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"}
+	c19 := Clang{Clang: "/usr/bin/clang-19", LLC: "/usr/bin/llc-19", Version: "19.1.7"}
+	kmod, err := probeBuilder(t, work, "", Clang{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p16, err := probeBuilder(t, work, artifacts.KindEBPF, c16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p19, err := probeBuilder(t, work, artifacts.KindEBPF, c19)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := p16.ID(tg).FileName(); name != "kdriver_debian_6.1.55-1-amd64_1.o" {
+		t.Errorf("probe file %s", name)
+	}
+	if name := kmod.ID(tg).FileName(); !strings.HasSuffix(name, ".ko") {
+		t.Errorf("module file %s", name)
+	}
+	if k := p16.Key(tg); k == kmod.Key(tg) || k == p19.Key(tg) {
+		t.Errorf("cache keys of kmod, ebpf clang 16, ebpf clang 19 not all different")
+	}
+	if c16.String() != "clang 16.0.6" {
+		t.Errorf("clang names itself %q", c16.String())
+	}
+}
