@@ -383,3 +383,37 @@ func TestResolveWrongModulePassedOver(t *testing.T) {
 		}
 	})
 }
+
+// scapKo is the test module renamed scap in its modinfo, as Falco's
+// module registers (same length: the rest of the ELF stays valid).
+func scapKo(t *testing.T) []byte {
+	t.Helper()
+	ko := readKo(t)
+	out := bytes.Replace(ko, []byte("name=kdriver\x00"), []byte("name=scap\x00\x00\x00\x00"), 1)
+	if bytes.Equal(out, ko) {
+		t.Fatal("no name=kdriver in the test module")
+	}
+	return out
+}
+
+// TestResolveByModuleName: a kit's source (Falco's scap) takes a module
+// only if it registers under the kit's name: kdriver's own module from a
+// store is passed over, scap's is taken and cached.
+func TestResolveByModuleName(t *testing.T) {
+	f := kmodFacts("/")
+	all := ArtifactPolicy{Download: true}
+	src := &ArtifactSource{DriverName: "scap", DriverVersion: "0.23.2", Module: "scap",
+		Cache: &artifacts.Cache{Dir: t.TempDir()}, Store: &fakeStore{data: readKo(t)}}
+	if a, err := src.Resolve(context.Background(), f, all); !errors.Is(err, ErrNoArtifact) || !strings.Contains(err.Error(), "kdriver") {
+		t.Fatalf("kdriver.ko for scap: %v, %v; want it refused by its module name", a, err)
+	}
+	src.Store = &fakeStore{data: scapKo(t)}
+	a, err := src.Resolve(context.Background(), f, all)
+	if err != nil || a.Origin != OriginStore {
+		t.Fatalf("scap.ko for scap: %v, %v", a, err)
+	}
+	a.Close()
+	if again, err := src.Resolve(context.Background(), f, all); err != nil || again.Origin != OriginCache {
+		t.Fatalf("second resolve: %v, %v; want the verified copy in the cache", again, err)
+	}
+}
