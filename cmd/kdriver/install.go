@@ -263,10 +263,11 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 		return k, nil, err
 	}
 	src.Module = g.DriverName
-	src.Compiler = &builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}
-	if g.DriverName != kmod.ModuleName {
-		// The node compiler builds kdriver's own source only, so far.
-		src.Compiler = nil
+	// kdriver's own source, or another driver's DKMS folder under
+	// /usr/src; missing headers come from the host's apt sources.
+	src.Compiler = &builder.LocalCompiler{
+		DriverName: g.DriverName, DriverVersion: g.DriverVersion, Logger: g.logger,
+		Headers: &builder.AptHeaders{Dir: filepath.Join(cacheDir(o.CacheDir), "headers"), Logger: g.logger},
 	}
 	k.Artifacts = src
 	return k, bar, nil
