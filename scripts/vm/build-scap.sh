@@ -45,6 +45,16 @@ if [ ! -f "$cache/scap.ko" ]; then
 	arm64) args+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
 	*) echo "arch $arch: want amd64 or arm64" >&2; exit 2 ;;
 	esac
+	if [ "$arch" = arm64 ]; then
+		# The libs Makefile runs its feature probes (configure/) with make
+		# under `env -i`, which drops ARCH and CROSS_COMPILE: a make first
+		# on PATH puts them back (as kdriver build's script does), else the
+		# probes build for the host and "the build system is broken".
+		mkdir -p "$cache/bin"
+		printf '#!/bin/sh\nexport ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-\nexec %s "$@"\n' "$(command -v make)" >"$cache/bin/make"
+		chmod +x "$cache/bin/make"
+		export PATH="$cache/bin:$PATH"
+	fi
 	rc=0
 	if [ -z "${KD_CHROOT:-}" ]; then
 		make "${args[@]}" modules >"$cache/scap-build.log" 2>&1 || rc=$?
