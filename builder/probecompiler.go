@@ -24,7 +24,7 @@ type ProbeCompiler struct {
 }
 
 func (p *ProbeCompiler) planProbe(ctx context.Context, f host.Facts) (plan, Clang, error) {
-	pl, err := p.plan(ctx, f)
+	pl, err := p.plan(ctx, f, true) // the probe: kdriver's own, installed headers (no Headers set)
 	if err != nil {
 		return pl, Clang{}, err
 	}

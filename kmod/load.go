@@ -98,8 +98,8 @@ func Unload(ctx context.Context, name string, opts UnloadOptions) error {
 				ref := refcount(opts.SysModule, name)
 				// The devices of kdriver's and Falco's modules are named
 				// after the module (/dev/kdriver, /dev/scap0…).
-				return fmt.Errorf("unload %s: %w (refcount %s): stop the process that has /dev/%s open and retry",
-					name, ErrInUse, ref, name)
+				return fmt.Errorf("unload %s: %w (refcount %s): stop the process that has /dev/%s (or /dev/%s<cpu>) open and retry",
+					name, ErrInUse, ref, name, name)
 			}
 		default:
 			return fmt.Errorf("unload %s: %w", name, err)

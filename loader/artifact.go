@@ -49,6 +49,10 @@ type ArtifactSource struct {
 	// legacy eBPF probe.
 	Kind          artifacts.Kind
 	DriverVersion string
+	// Module is the name the module registers with the kernel, checked in
+	// every artifact before it enters the cache (scap for Falco's driver);
+	// default kdriver.
+	Module string
 	// Store is tried for downloads (a MultiStore tries its members in
 	// order); nil when no store is configured.
 	Store artifacts.Store
@@ -273,13 +277,21 @@ func (s *ArtifactSource) check(f host.Facts) artifacts.CheckFunc {
 		}
 		return probeCheck(f)
 	}
-	return moduleCheck(f)
+	return moduleCheck(f, s.module())
+}
+
+// module is the module name artifacts must carry.
+func (s *ArtifactSource) module() string {
+	if s.Module != "" {
+		return s.Module
+	}
+	return kmod.ModuleName
 }
 
 // moduleCheck is the preflight of a module for host f (ELF class and
 // machine, vermagic release, module name), as a cache check.
-func moduleCheck(f host.Facts) artifacts.CheckFunc {
-	want := kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: kmod.ModuleName}
+func moduleCheck(f host.Facts, module string) artifacts.CheckFunc {
+	want := kmod.Want{Arch: string(f.Arch), KernelRelease: f.Kernel.Release, Name: module}
 	return func(name string, r io.ReaderAt, size int64) error {
 		info, err := kmod.Inspect(name, r, size)
 		if err != nil {

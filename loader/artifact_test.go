@@ -383,3 +383,97 @@ func TestResolveWrongModulePassedOver(t *testing.T) {
 		}
 	})
 }
+
+// scapKo is the test module renamed scap in its modinfo, as Falco's
+// module registers (same length: the rest of the ELF stays valid).
+func scapKo(t *testing.T) []byte {
+	t.Helper()
+	ko := readKo(t)
+	out := bytes.Replace(ko, []byte("name=kdriver\x00"), []byte("name=scap\x00\x00\x00\x00"), 1)
+	if bytes.Equal(out, ko) {
+		t.Fatal("no name=kdriver in the test module")
+	}
+	return out
+}
+
+// TestResolveByModuleName: a kit's source (Falco's scap) takes a module
+// only if it registers under the kit's name: kdriver's own module from a
+// store is passed over, scap's is taken and cached.
+func TestResolveByModuleName(t *testing.T) {
+	f := kmodFacts("/")
+	all := ArtifactPolicy{Download: true}
+	src := &ArtifactSource{DriverName: "scap", DriverVersion: "0.23.2", Module: "scap",
+		Cache: &artifacts.Cache{Dir: t.TempDir()}, Store: &fakeStore{data: readKo(t)}}
+	if a, err := src.Resolve(context.Background(), f, all); !errors.Is(err, ErrNoArtifact) || !strings.Contains(err.Error(), "kdriver") {
+		t.Fatalf("kdriver.ko for scap: %v, %v; want it refused by its module name", a, err)
+	}
+	src.Store = &fakeStore{data: scapKo(t)}
+	a, err := src.Resolve(context.Background(), f, all)
+	if err != nil || a.Origin != OriginStore {
+		t.Fatalf("scap.ko for scap: %v, %v", a, err)
+	}
+	a.Close()
+	if again, err := src.Resolve(context.Background(), f, all); err != nil || again.Origin != OriginCache {
+		t.Fatalf("second resolve: %v, %v; want the verified copy in the cache", again, err)
+	}
+}
+
+// fakeHeaders plans headers from "fake://archive"; KDIR is not reached in
+// a plan.
+type fakeHeaders struct{ cannot error }
+
+func (h fakeHeaders) Plan(f host.Facts) (string, error) {
+	if h.cannot != nil {
+		return "", h.cannot
+	}
+	return "headers of " + f.Kernel.Release + " from fake://archive", nil
+}
+
+func (h fakeHeaders) KDIR(context.Context, host.Facts) (string, error) {
+	return "", errors.New("fakeHeaders: KDIR called")
+}
+
+// TestLocalCompilerKit: another driver's module is compiled from its DKMS
+// folder under <host root>/usr/src/<name>-<version>, within its
+// BUILD_EXCLUSIVE range, and missing headers are planned from the
+// HeadersSource; each reason names what is missing.
+func TestLocalCompilerKit(t *testing.T) {
+	root := t.TempDir()
+	f := kmodFacts(root)
+	l := &builder.LocalCompiler{DriverName: "hello", DriverVersion: "1.2", Headers: fakeHeaders{}}
+	_, err := l.Plan(context.Background(), f)
+	if !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "no source of driver hello 1.2 at "+filepath.Join(root, "usr/src/hello-1.2")) {
+		t.Fatalf("no source: %v", err)
+	}
+	kitDir := filepath.Join(root, "usr/src/hello-1.2")
+	if err := os.MkdirAll(kitDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"dkms.conf", "Makefile", "hello.c"} {
+		b, err := os.ReadFile(filepath.Join("../kit/testdata/hello-1.2", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(kitDir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	how, err := l.Plan(context.Background(), f)
+	if err != nil || !strings.Contains(how, kitDir) || !strings.Contains(how, "headers of 6.1.0-56-amd64 from fake://archive") {
+		t.Fatalf("plan: %q, %v; want the kit's folder and the headers' source", how, err)
+	}
+	l.Headers = fakeHeaders{cannot: fmt.Errorf("no apt source under %s to fetch them from: %w", root, ErrCannotCompile)}
+	if _, err := l.Plan(context.Background(), f); !errors.Is(err, ErrCannotCompile) ||
+		!strings.Contains(err.Error(), "(install linux-headers-6.1.0-56-amd64); no apt source under") {
+		t.Fatalf("no headers anywhere: %v", err)
+	}
+	old := f
+	old.Kernel.Release = "4.19.0-27-amd64" // below the kit's BUILD_EXCLUSIVE_KERNEL_MIN 5.4
+	if _, err := l.Plan(context.Background(), old); !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "BUILD_EXCLUSIVE_KERNEL_MIN") {
+		t.Fatalf("kernel outside the kit's range: %v", err)
+	}
+	l.DriverName = "scap" // a folder of another driver is not taken for it
+	if _, err := l.Plan(context.Background(), f); !errors.Is(err, ErrCannotCompile) || !strings.Contains(err.Error(), "usr/src/scap-1.2") {
+		t.Fatalf("scap without its folder: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kmod"
 	"github.com/kdriver/kdriver/loader/host"
+	"github.com/kdriver/kdriver/scap"
 )
 
 // KmodOptions configure the kernel module driver.
@@ -24,6 +25,10 @@ type KmodOptions struct {
 	// is preflighted, found loaded and unloaded by (a kit's: scap for
 	// Falco's); default kdriver.
 	Module string
+	// Libs is the device name of a falcosecurity/libs module (Falco's
+	// driver: /dev/<Libs><cpu>, read by package scap) when the module is
+	// one; empty: kdriver's own module and format.
+	Libs string
 	// Artifacts resolves the module when no File is given: cache, stores,
 	// compile on the node. Nil: only File works.
 	Artifacts *ArtifactSource
@@ -133,10 +138,19 @@ func (d *kmodDriver) Install(ctx context.Context, f host.Facts, _ InstallOptions
 	return fmt.Sprintf("module %s loaded from %s", d.module(), d.artifact), nil
 }
 
-// Open reads the module's device.
+// Open reads the module's device, with the reader of the module's format:
+// a libs module (Falco's) writes scap events into per-CPU rings.
 func (d *kmodDriver) Open(ctx context.Context) (events.Source, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if name := d.cfg.Kmod.Libs; name != "" {
+		dev, err := scap.Open(scap.Options{Name: name})
+		if err != nil {
+			return nil, fmt.Errorf("libs module %s: %w", name, err)
+		}
+		d.cfg.Logger.Info("reading the libs module", "name", name, "api", dev.API.String(), "schema", dev.Schema.String())
+		return dev, nil
 	}
 	return kmod.Open(kmod.DeviceOptions{Path: d.cfg.Kmod.Device})
 }

@@ -158,3 +158,20 @@ func TestKmodModuleName(t *testing.T) {
 		t.Fatalf("cleanup of scap: %q, %v", msg, err)
 	}
 }
+
+// TestKmodOpensLibsReader: install's self-test of Falco's module reads its
+// per-CPU scap devices, not kdriver's /dev/kdriver.
+func TestKmodOpensLibsReader(t *testing.T) {
+	d, err := NewDriver(Kmod, DriverConfig{Kmod: KmodOptions{Module: "scap", Libs: "scap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := d.Open(context.Background())
+	if err == nil {
+		src.Close()
+		testenv.Missing(t, "a scap module is loaded on this host")
+	}
+	if !strings.Contains(err.Error(), "libs module scap") || !strings.Contains(err.Error(), "/dev/scap") {
+		t.Fatalf("open: %v, want the scap devices", err)
+	}
+}

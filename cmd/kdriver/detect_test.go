@@ -89,6 +89,9 @@ func TestExitCodes(t *testing.T) {
 		{"kmod without module support", []string{"detect", "--host-root", deb, "--type", "kmod"}, exitUnsupported},
 		{"kmod vetoed on COS", []string{"detect", "--host-root", "../../testdata/hosts/cos-109", "--type", "kmod"}, exitUnsupported},
 		{"modern on an old kernel", []string{"detect", "--host-root", "../../testdata/hosts/ubuntu-20.04-lowlatency", "--type", "modern-ebpf"}, exitUnsupported},
+		// Only the legacy probe would do: detect chooses it (exit 0); what
+		// it needs (the probe's artifact) is install's to find (exit 3).
+		{"only the legacy probe", []string{"detect", "--host-root", "../../testdata/hosts/ubuntu-20.04-lowlatency", "--type", "ebpf"}, exitOK},
 		{"missing host root", []string{"detect", "--host-root", "../../testdata/hosts/no-such-host"}, exitUsage}, // a wrong --host-root, like a wrong --config
 		{"bad repo", []string{"printenv", "--host-root", deb, "--repo", "ftp://x"}, exitUsage},
 		{"printenv without a possible driver", []string{"printenv", "--host-root", deb, "--kernel-release", "nonsense"}, exitOK},

@@ -251,7 +251,10 @@ func runInstall(ctx context.Context, g *globals, o *installOptions) error {
 func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, error) {
 	// The module is loaded, kept and unloaded by the driver's name: kdriver
 	// for its own, scap (or falco) for Falco's.
+	// install's self-test reads it with the reader of its format, as
+	// verify does.
 	k := loader.KmodOptions{File: o.KmodFile, Params: o.KmodParams, Module: g.DriverName}
+	k.Libs, _ = libsModule(g, nil)
 	if o.KmodFile != "" {
 		return k, nil, nil
 	}
@@ -259,10 +262,12 @@ func (o *installOptions) kmodOptions(g *globals) (loader.KmodOptions, *lazyBar, 
 	if err != nil {
 		return k, nil, err
 	}
-	src.Compiler = &builder.LocalCompiler{DriverVersion: g.DriverVersion, Logger: g.logger}
-	if g.DriverName != kmod.ModuleName {
-		// The node compiler builds kdriver's own source only, so far.
-		src.Compiler = nil
+	src.Module = g.DriverName
+	// kdriver's own source, or another driver's DKMS folder under
+	// /usr/src; missing headers come from the host's apt sources.
+	src.Compiler = &builder.LocalCompiler{
+		DriverName: g.DriverName, DriverVersion: g.DriverVersion, Logger: g.logger,
+		Headers: &builder.AptHeaders{Dir: filepath.Join(cacheDir(o.CacheDir), "headers"), Logger: g.logger},
 	}
 	k.Artifacts = src
 	return k, bar, nil

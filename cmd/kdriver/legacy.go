@@ -168,7 +168,8 @@ func translateLegacy(args []string, lookup func(string) (string, bool), fs *pfla
 			r.insecure = true
 		case a == "--download-headers":
 			// falcoctl lets its builder fetch kernel headers; kdriver
-			// compiles against the host's headers only, so this adds nothing.
+			// fetches missing headers from a Debian host's apt sources
+			// whenever it compiles, so this adds nothing.
 		case strings.HasPrefix(a, "--") && (name == "http-headers" || name == "http-timeout" || name == "type"):
 			v, err := next()
 			if err != nil {
