@@ -14,24 +14,11 @@ import (
 	"github.com/kdriver/kdriver/events"
 )
 
-// Records go from the perf reader to Next in batches, so that the channel
-// costs little per event.
-const (
-	batchRecords = 512
-	batchBytes   = 256 << 10
-)
-
-type batch struct {
-	buf  []byte
-	ends []int
-}
-
 // Source is an events.Source over the probe's perf buffers: one reader
 // goroutine for every CPU's buffer, in arrival order (not sorted by time).
 type Source struct {
 	probe   *Probe
-	batches chan *batch
-	free    chan *batch
+	batches *events.Batches
 	done    chan struct{}
 	wg      sync.WaitGroup
 
@@ -42,10 +29,6 @@ type Source struct {
 	// so they are kept apart, not added to Stats().Drops.
 	lostRecords uint64
 
-	cur *batch
-	pos int
-	ev  events.Event
-
 	closeOnce sync.Once
 }
 
@@ -54,12 +37,8 @@ var _ events.Source = (*Source)(nil)
 // NewSource reads the buffers of a loaded probe; closing the source closes
 // the probe.
 func NewSource(p *Probe) *Source {
-	s := &Source{
-		probe:   p,
-		batches: make(chan *batch, 4),
-		free:    make(chan *batch, 8),
-		done:    make(chan struct{}),
-	}
+	done := make(chan struct{})
+	s := &Source{probe: p, batches: events.NewBatches(1, done), done: done}
 	s.wg.Add(1)
 	go s.read(p.reader)
 	return s
@@ -68,28 +47,18 @@ func NewSource(p *Probe) *Source {
 // Probe returns the loaded probe.
 func (s *Source) Probe() *Probe { return s.probe }
 
-func (s *Source) getBatch() *batch {
-	select {
-	case b := <-s.free:
-		b.buf, b.ends = b.buf[:0], b.ends[:0]
-		return b
-	default:
-		return &batch{buf: make([]byte, 0, batchBytes), ends: make([]int, 0, batchRecords)}
-	}
-}
-
 func (s *Source) read(rd *perf.Reader) {
 	defer s.wg.Done()
 	var rec perf.Record
 	for {
-		b := s.getBatch()
+		b := s.batches.Get()
 		for {
-			if len(b.ends) == 0 {
+			if len(b.Ends) == 0 {
 				rd.SetDeadline(time.Now().Add(modern.PollInterval))
 			}
 			if err := rd.ReadInto(&rec); err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
-					if len(b.ends) > 0 {
+					if len(b.Ends) > 0 {
 						break
 					}
 					continue
@@ -107,15 +76,12 @@ func (s *Source) read(rd *perf.Reader) {
 				s.mu.Unlock()
 				continue
 			}
-			b.buf = append(b.buf, rec.RawSample...)
-			b.ends = append(b.ends, len(b.buf))
-			if rec.Remaining == 0 || len(b.ends) == batchRecords || len(b.buf) >= batchBytes {
+			b.Add(rec.RawSample)
+			if rec.Remaining == 0 || b.Full() {
 				break
 			}
 		}
-		select {
-		case s.batches <- b:
-		case <-s.done:
+		if !s.batches.Put(b) {
 			return
 		}
 	}
@@ -123,34 +89,7 @@ func (s *Source) read(rd *perf.Reader) {
 
 // Next returns the next event; see events.Source.
 func (s *Source) Next(ctx context.Context) (*events.Event, error) {
-	for s.cur == nil || s.pos >= len(s.cur.ends) {
-		if s.cur != nil {
-			select {
-			case s.free <- s.cur:
-			default:
-			}
-			s.cur = nil
-		}
-		select {
-		case b := <-s.batches:
-			s.cur, s.pos = b, 0
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-s.done:
-			return nil, events.ErrClosed
-		}
-	}
-	start := 0
-	if s.pos > 0 {
-		start = s.cur.ends[s.pos-1]
-	}
-	// A perf sample is padded to 8 bytes; the decoder reads hdr.len.
-	rec := s.cur.buf[start:s.cur.ends[s.pos]]
-	s.pos++
-	if _, err := events.DecodeInto(&s.ev, rec); err != nil {
-		return nil, err
-	}
-	return &s.ev, nil
+	return s.batches.Next(ctx)
 }
 
 // Stats returns the probe's counters: events written and dropped per CPU.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/kdriver/kdriver/events"
 )
 
 // ring reads one BPF ring buffer map through its mmap'ed pages, as
@@ -81,7 +83,7 @@ func (r *ring) wait(d time.Duration) error {
 // drain appends committed records to b until the ring is empty or b is
 // full, then publishes the new consumer position. It reports whether
 // records are left.
-func (r *ring) drain(b *batch) (more bool, err error) {
+func (r *ring) drain(b *events.Batch) (more bool, err error) {
 	cons := atomic.LoadUint64(r.consPos)
 	start := cons
 	defer func() {
@@ -106,14 +108,13 @@ func (r *ring) drain(b *batch) (more bool, err error) {
 			return false, errRingCorrupt
 		}
 		if hdr&ringDiscardBit == 0 {
-			if len(b.ends) == batchRecords || len(b.ends) > 0 && len(b.buf)+int(n) > cap(b.buf) {
+			if len(b.Ends) == events.BatchRecords || len(b.Ends) > 0 && len(b.Buf)+int(n) > cap(b.Buf) {
 				return true, nil
 			}
 			// The data pages are mapped twice in a row, so a record that
 			// wraps around is contiguous here.
 			off := (cons + ringHdrLen) & r.mask
-			b.buf = append(b.buf, r.data[off:off+n]...)
-			b.ends = append(b.ends, len(b.buf))
+			b.Add(r.data[off : off+n])
 		}
 		cons += rec
 	}

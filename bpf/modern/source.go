@@ -9,34 +9,17 @@ import (
 	"github.com/kdriver/kdriver/events"
 )
 
-// Records are handed from the ring buffer readers to Next in batches, so
-// that the channel costs little per event.
-const (
-	batchRecords = 512
-	batchBytes   = 256 << 10
-)
-
-type batch struct {
-	buf  []byte
-	ends []int
-}
-
 // Source is an events.Source over the probe's ring buffers: one reader
 // goroutine per buffer, merged in arrival order (not sorted by time).
 type Source struct {
 	probe   *Probe
 	rings   []*ring
-	batches chan *batch
-	free    chan *batch
+	batches *events.Batches
 	done    chan struct{}
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	readErr error
-
-	cur *batch
-	pos int
-	ev  events.Event
 
 	closeOnce sync.Once
 }
@@ -55,12 +38,8 @@ func Open(opts Options) (*Source, error) {
 // NewSource reads the buffers of a loaded probe; closing the source closes
 // the probe.
 func NewSource(p *Probe) (*Source, error) {
-	s := &Source{
-		probe:   p,
-		batches: make(chan *batch, 4*len(p.rings)),
-		free:    make(chan *batch, 8*len(p.rings)),
-		done:    make(chan struct{}),
-	}
+	done := make(chan struct{})
+	s := &Source{probe: p, batches: events.NewBatches(len(p.rings), done), done: done}
 	for i, m := range p.rings {
 		r, err := newRing(m)
 		if err != nil {
@@ -79,23 +58,13 @@ func NewSource(p *Probe) (*Source, error) {
 // Probe returns the loaded probe.
 func (s *Source) Probe() *Probe { return s.probe }
 
-func (s *Source) getBatch() *batch {
-	select {
-	case b := <-s.free:
-		b.buf, b.ends = b.buf[:0], b.ends[:0]
-		return b
-	default:
-		return &batch{buf: make([]byte, 0, batchBytes), ends: make([]int, 0, batchRecords)}
-	}
-}
-
 // read drains one ring into batches; it sleeps until the probe's wakeup
 // (a buffer 1/wakeupFraction full) or PollInterval, which bounds the
 // latency of a quiet stream. It returns once the source is closed.
 func (s *Source) read(r *ring) {
 	defer s.wg.Done()
 	for {
-		b := s.getBatch()
+		b := s.batches.Get()
 		for {
 			more, err := r.drain(b)
 			if err != nil {
@@ -104,7 +73,7 @@ func (s *Source) read(r *ring) {
 				s.mu.Unlock()
 				return
 			}
-			if more || len(b.ends) > 0 {
+			if more || len(b.Ends) > 0 {
 				break
 			}
 			select {
@@ -119,9 +88,7 @@ func (s *Source) read(r *ring) {
 				return
 			}
 		}
-		select {
-		case s.batches <- b:
-		case <-s.done:
+		if !s.batches.Put(b) {
 			return
 		}
 	}
@@ -129,33 +96,7 @@ func (s *Source) read(r *ring) {
 
 // Next returns the next event; see events.Source.
 func (s *Source) Next(ctx context.Context) (*events.Event, error) {
-	for s.cur == nil || s.pos >= len(s.cur.ends) {
-		if s.cur != nil {
-			select {
-			case s.free <- s.cur:
-			default:
-			}
-			s.cur = nil
-		}
-		select {
-		case b := <-s.batches:
-			s.cur, s.pos = b, 0
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-s.done:
-			return nil, events.ErrClosed
-		}
-	}
-	start := 0
-	if s.pos > 0 {
-		start = s.cur.ends[s.pos-1]
-	}
-	rec := s.cur.buf[start:s.cur.ends[s.pos]]
-	s.pos++
-	if _, err := events.DecodeInto(&s.ev, rec); err != nil {
-		return nil, err
-	}
-	return &s.ev, nil
+	return s.batches.Next(ctx)
 }
 
 // Stats returns the probe's counters: events written and dropped per CPU.
