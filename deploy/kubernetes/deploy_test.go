@@ -105,13 +105,12 @@ func TestDaemonSet(t *testing.T) {
 
 	t.Run("modern_ebpf", func(t *testing.T) {
 		cache := t.TempDir()
-		pod := deploy(ctx, t, c, ".", cache)
 		start := time.Now()
-		ds := waitDaemonSet(ctx, t, c, func(ds *appsv1.DaemonSet) bool {
+		deploy(ctx, t, c, ".", cache)
+		waitDaemonSet(ctx, t, c, func(ds *appsv1.DaemonSet) bool {
 			return ds.Status.DesiredNumberScheduled == 1 && ds.Status.NumberReady == 1
 		})
 		t.Logf("DaemonSet Ready in %s", time.Since(start).Round(time.Second))
-		_ = ds
 		p := onlyPod(ctx, t, c)
 		log := podLog(ctx, t, c, p.Name, "driver-loader")
 		for _, want := range []string{"installed: probe loaded", "verify: passed", "ok   drops"} {
@@ -131,7 +130,6 @@ func TestDaemonSet(t *testing.T) {
 			}
 			time.Sleep(time.Second)
 		}
-		_ = pod
 		undeploy(ctx, t, c)
 	})
 
@@ -188,7 +186,7 @@ func terminated(st corev1.ContainerStatus) *corev1.ContainerStateTerminated {
 
 // deploy creates the objects of the kustomization in dir, with the driver
 // cache on cache (a test folder, so that the test sees what the pod wrote).
-func deploy(ctx context.Context, t *testing.T, c *kubetest.Cluster, dir, cache string) string {
+func deploy(ctx context.Context, t *testing.T, c *kubetest.Cluster, dir, cache string) {
 	t.Helper()
 	objs, err := build(dir)
 	if err != nil {
@@ -218,7 +216,6 @@ func deploy(ctx context.Context, t *testing.T, c *kubetest.Cluster, dir, cache s
 			t.Fatalf("create %T: %v", o, err)
 		}
 	}
-	return dir
 }
 
 // undeploy deletes the namespace with everything in it and waits until no
