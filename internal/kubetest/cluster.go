@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -80,6 +81,9 @@ func Start(t testing.TB, images ...string) *Cluster {
 		if out, err := exec.Command(filepath.Join(root, "scripts/k8s/down"), dir).CombinedOutput(); err != nil {
 			t.Errorf("scripts/k8s/down: %v\n%s", err, out)
 		}
+		for _, l := range leftovers(dir) {
+			t.Errorf("left after scripts/k8s/down: %s", l)
+		}
 	}
 	down()
 
@@ -142,4 +146,38 @@ func (c *Cluster) WaitServiceAccount(ctx context.Context, ns string) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// leftovers lists what a stopped cluster in dir would have left behind: a
+// process naming dir, a mount under it, its cgroups, dir itself.
+func leftovers(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), dir+"/") {
+			out = append(out, "process "+filepath.Base(filepath.Dir(p))+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+				out = append(out, "mount "+f[4])
+			}
+		}
+	}
+	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/kdriver-k8s")
+	for _, c := range cgs {
+		out = append(out, "cgroup "+c)
+	}
+	links, _ := filepath.Glob("/var/log/containers/*")
+	for _, l := range links {
+		if to, err := os.Readlink(l); err == nil && strings.HasPrefix(to, dir+"/") {
+			out = append(out, "log link "+l)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		out = append(out, "folder "+dir)
+	}
+	return out
 }
