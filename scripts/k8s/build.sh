@@ -39,7 +39,10 @@ goline=$(grep -m1 '^go ' "$gomod")
 	echo ")"
 } >"$mod/go.mod"
 cd "$mod"
-GOFLAGS=-mod=mod go get "k8s.io/kubernetes@$version" >/dev/null 2>&1
+GOFLAGS=-mod=mod go get "k8s.io/kubernetes@$version" >/dev/null 2>"$mod/get.log" || {
+	cat "$mod/get.log" >&2
+	exit 1
+}
 
 # The version the binaries report (kubelet and apiserver compare theirs).
 minor=${version#v1.}
