@@ -6,7 +6,9 @@
 //   - one module build: Builder.Run (cache key, tree lookup, compiler from
 //     the headers, rendered script, local backend, preflight, record) against
 //     a raw `make -C KDIR M=` on the same assembled tree;
-//   - a matrix of 4 kernels (6.1 and 6.12, amd64 and arm64) at -j2 against -j1.
+//   - a matrix of 4 kernels (6.1 and 6.12, amd64 and arm64) at -j2 against -j1;
+//   - Falco's module from sid's falcosecurity-scap-dkms (a driver kit) for
+//     the amd64 kernels, the builder against raw make in the DKMS source.
 //
 // It needs the local mirror of scripts/setup-builder.sh, served here on
 // 127.0.0.1. Run from the repository root: go run ./bench/builder
@@ -144,6 +146,9 @@ func main() {
 	}
 	j1, j2 := pair(*repeat, matrixRun(1), matrixRun(2))
 
+	// 4. Falco's module (a driver kit) for the amd64 targets against make.
+	fb, fraw, fn, fdeb := falcoMatrix(ctx, *repeat, mirror, work, store, targets)
+
 	fmt.Printf("## Builder: header extraction, one module build, matrix parallelism\n\n")
 	fmt.Printf("Machine: %s, %d CPUs, %s; %s, load average %s. Measured by `go run ./bench/builder -repeat %d`\n",
 		cpuModel(), runtime.NumCPU(), goVersion(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAvg(), *repeat)
@@ -155,6 +160,8 @@ func main() {
 		t.KernelRelease, ms(viaBuilder), ms(raw), viaBuilder.Seconds()/raw.Seconds())
 	fmt.Printf("| matrix of %d kernels (6.1, 6.12 × amd64, arm64 cross; trees cached) | -j2 %s | -j1 %s | %.2f× |\n",
 		len(targets), ms(j2), ms(j1), j2.Seconds()/j1.Seconds())
+	fmt.Printf("| Falco's scap.ko (%s) for the %d amd64 kernels (trees cached) | Builder.Run with the kit, -j2 %s | raw `make -j2` per kernel in the DKMS source %s | %.2f× |\n",
+		fdeb, fn, ms(fb), ms(fraw), fb.Seconds()/fraw.Seconds())
 	fmt.Println()
 }
 
