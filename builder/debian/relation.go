@@ -3,6 +3,7 @@ package debian
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Relation is one alternative of a Depends-style field: "name:arch (op version)".
@@ -90,9 +91,14 @@ func parseRelation(s string) (Relation, error) {
 		}
 	}
 	if n, a, ok := strings.Cut(name, ":"); ok {
+		if a == "" || strings.IndexFunc(a, unicode.IsSpace) >= 0 {
+			return r, fmt.Errorf("relation %q: bad architecture qualifier: %w", s, ErrSyntax)
+		}
 		name, r.Arch = n, a
 	}
-	if name == "" || strings.ContainsAny(name, " \t") {
+	// Any white space, not only blanks and tabs: "0\f" would render as a
+	// name that parses back trimmed to another package.
+	if name == "" || strings.IndexFunc(name, unicode.IsSpace) >= 0 {
 		return r, fmt.Errorf("relation %q: bad package name: %w", s, ErrSyntax)
 	}
 	r.Name = name
