@@ -28,6 +28,9 @@ func TestVMConsoleJudge(t *testing.T) {
 			"load-verify": true, "mask": true, "unload-busy": true, "stress": true,
 			"cycles": true, "cli": true, "boot": true, "kernel-log": true}},
 		{"fail.txt", "0", map[string]bool{"cycles": false, "boot": true, "kernel-log": true}},
+		// a skipped guest test and a -test.run that matched nothing (a
+		// binary built without -tags vmguest) are failures, not passes
+		{"skip.txt", "0", map[string]bool{"load-verify": false, "mask": false, "cycles": true, "boot": true, "kernel-log": true}},
 		{"oops.txt", "124", map[string]bool{
 			"load-verify": true, "mask": true, "unload-busy": true, "stress": true,
 			"cycles": false, "boot": false, "kernel-log": false}},

@@ -28,7 +28,7 @@ for a in amd64 arm64; do
 	case " ${kernels[*]} " in *"/$a "*) ;; *) continue ;; esac
 	mkdir -p "$out/bin/$a"
 	(cd "$repo" && CGO_ENABLED=0 GOARCH=$a go build -trimpath -o "$out/bin/$a/kdriver" ./cmd/kdriver &&
-		CGO_ENABLED=0 GOARCH=$a go test -c -trimpath -o "$out/bin/$a/kmod.test" ./kmod)
+		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -trimpath -o "$out/bin/$a/kmod.test" ./kmod)
 done
 
 # The mirror on 127.0.0.1, and a Docker engine of our own (no bridge, no

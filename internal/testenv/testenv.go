@@ -34,11 +34,3 @@ func RequireBPF(t testing.TB) {
 	Missing(t, "this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
 }
 
-// KernelLacks skips the test, in CI too, because the running kernel was
-// built or booted without a feature no set-up step can add (e.g. 32-bit
-// emulation switched off at boot). Use it only for such features, and run
-// the test where the kernel has them (the qemu guests of scripts/vm).
-func KernelLacks(t testing.TB, format string, args ...any) {
-	t.Helper()
-	t.Skipf("the running kernel lacks this: "+format, args...)
-}

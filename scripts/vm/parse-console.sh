@@ -26,7 +26,13 @@ awk '
 		on && /^KDRIVER-CASE-END / { exit }
 		on { print }' "$console")
 	results=$(printf '%s\n' "$body" | sed -n 's/^KDRIVER-RESULT //p' | jq -cs 'add // {}' 2>/dev/null || echo '{}')
-	if [ "$rc" = 0 ]; then
+	# A guest test that skipped, or a -test.run that matched nothing (a test
+	# binary built without -tags vmguest), passed nothing: it fails the case.
+	skipped=$(printf '%s\n' "$body" | grep -E '^ *--- SKIP|^testing: warning: no tests to run' | head -5 || true)
+	if [ "$rc" = 0 ] && [ -n "$skipped" ]; then
+		line "$name" false "$s" "$(jq -cn --argjson r "$results" --arg out "$skipped" \
+			'$r + {error: "a guest test skipped or none ran", output: $out}')"
+	elif [ "$rc" = 0 ]; then
 		line "$name" true "$s" "$results"
 	else
 		why="exit code $rc"
