@@ -33,4 +33,3 @@ func RequireBPF(t testing.TB) {
 	}
 	Missing(t, "this test needs root and BTF (euid %d, btf: %v)", os.Geteuid(), err)
 }
-
