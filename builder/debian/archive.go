@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/ulikunitz/xz"
@@ -32,6 +33,8 @@ type Archive struct {
 	// suite's InRelease, or Release with Release.gpg, must be signed with.
 	// Without it the Release is trusted as fetched.
 	Keyring string
+	// Now is the clock Valid-Until is checked against (time.Now when nil).
+	Now func() time.Time
 }
 
 func (a *Archive) url(p string) string { return strings.TrimRight(a.URL, "/") + "/" + p }
@@ -68,6 +71,13 @@ func (a *Archive) Release(ctx context.Context, suite string) (*Release, error) {
 	rel, err := ParseRelease(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("suite %s: %w", suite, err)
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	if err := rel.CheckValid(now()); err != nil {
+		return nil, fmt.Errorf("suite %s at %s: %w", suite, a.URL, err)
 	}
 	return rel, nil
 }

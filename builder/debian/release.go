@@ -1,11 +1,18 @@
 package debian
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// ErrExpired is returned for a Release whose Valid-Until has passed: a
+// mirror that stopped syncing, or one replaying an old signed index that
+// still lists packages with known holes (apt refuses it the same way).
+var ErrExpired = errors.New("release expired")
 
 // FileSum is one entry of a Release file's SHA256 list.
 type FileSum struct {
@@ -62,4 +69,28 @@ func ParseRelease(r io.Reader) (*Release, error) {
 		rel.Files[f[2]] = FileSum{Path: f[2], Size: size, SHA256: strings.ToLower(f[0])}
 	}
 	return rel, nil
+}
+
+// CheckValid refuses a Release whose Valid-Until is before now, or is not
+// a date at all. A Release without the field (most suites but -security
+// and -backports) is valid.
+func (r *Release) CheckValid(now time.Time) error {
+	if r.ValidUntil == "" {
+		return nil
+	}
+	var until time.Time
+	var err error
+	for _, layout := range []string{time.RFC1123, time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 MST", "Mon, 2 Jan 2006 15:04:05 -0700"} {
+		if until, err = time.Parse(layout, r.ValidUntil); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("release %s: Valid-Until %q is not a date: %w", r.Suite, r.ValidUntil, ErrSyntax)
+	}
+	if now.After(until) {
+		return fmt.Errorf("%w: %s was valid until %s (now %s): the mirror serves a stale index; use a mirror that is in sync",
+			ErrExpired, r.Suite, until.UTC().Format(time.RFC1123), now.UTC().Format(time.RFC1123))
+	}
+	return nil
 }
