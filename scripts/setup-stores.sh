@@ -19,5 +19,5 @@ need curl curl
 if [ -n "$pkgs" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	# shellcheck disable=SC2086
-	apt-get install -y --no-install-recommends $pkgs
+	apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $pkgs
 fi

@@ -20,10 +20,10 @@ apt_install() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ -z "${KDRIVER_APT_UPDATED:-}" ]; then
-		apt-get update -qq
+		apt-get -o DPkg::Lock::Timeout=900 update -qq
 		export KDRIVER_APT_UPDATED=1
 	fi
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 export -f apt_install
 
