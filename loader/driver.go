@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -11,10 +10,6 @@ import (
 	"github.com/kdriver/kdriver/loader/host"
 	"github.com/kdriver/kdriver/userspace"
 )
-
-// ErrNotAvailable is returned for a driver type this build cannot install
-// yet (exit 1: it is not the host's fault).
-var ErrNotAvailable = errors.New("driver not available yet in this kdriver")
 
 // Driver is one driver type's part of the install pipeline. Each driver
 // type has one implementation; NewDriver picks it.

@@ -43,9 +43,8 @@ func runCleanup(ctx context.Context, g *globals, o *cleanupOptions) error {
 	if err != nil {
 		return err
 	}
-	explicit := len(types) > 0
-	if !explicit || (len(types) == 1 && types[0] == loader.Auto) {
-		types, explicit = loader.AutoOrder(), false
+	if len(types) == 0 || (len(types) == 1 && types[0] == loader.Auto) {
+		types = loader.AutoOrder()
 	}
 	var results []cleanupResult
 	var errs []error
@@ -58,9 +57,6 @@ func runCleanup(ctx context.Context, g *globals, o *cleanupOptions) error {
 			}
 		}
 		drv, err := loader.NewDriver(t, cfg)
-		if errors.Is(err, loader.ErrNotAvailable) && !explicit {
-			continue // nothing of it can have been installed by this kdriver
-		}
 		r := cleanupResult{Driver: t}
 		if err == nil {
 			r.Done, err = drv.Cleanup(ctx)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -61,9 +60,6 @@ func runDetect(cmd *cobra.Command, g *globals, o *detectOptions) error {
 		printNames(g.stdout, names)
 	}
 	if cerr != nil {
-		if errors.Is(cerr, loader.ErrNotAvailable) {
-			return fmt.Errorf("%w: see the reasons above", loader.ErrNotAvailable)
-		}
 		return fmt.Errorf("%w: see the reasons above", loader.ErrUnsupported)
 	}
 	return nil

@@ -125,8 +125,7 @@ type printenvResult struct {
 
 // decide detects the host, names its artifacts and chooses among types, for
 // detect and printenv. A host that can run none of the types is a result to
-// show, not a failure: its error is returned as cerr (ErrUnsupported, or
-// ErrNotAvailable when only drivers this kdriver lacks would run).
+// show, not a failure: its error is returned as cerr (ErrUnsupported).
 func decide(cmd *cobra.Command, g *globals, types []string) (f host.Facts, names artifactNames, d loader.Decision, cerr error, err error) {
 	wanted, err := parseDriverTypes(types)
 	if err != nil {
@@ -139,7 +138,7 @@ func decide(cmd *cobra.Command, g *globals, types []string) (f host.Facts, names
 		return f, names, d, nil, err
 	}
 	d, cerr = loader.Choose(f, wanted)
-	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) && !errors.Is(cerr, loader.ErrNotAvailable) {
+	if cerr != nil && !errors.Is(cerr, loader.ErrUnsupported) {
 		return f, names, d, nil, cerr
 	}
 	return f, names, d, cerr, nil
