@@ -90,6 +90,9 @@ func runTrace(ctx context.Context, g *globals, o *traceOptions, args []string) e
 	if errors.Is(err, io.EOF) {
 		err = nil // every traced process is gone
 	}
+	// Close first: an event the tracer was handing over when the stream
+	// ended (an interrupt) is dropped by Close and must be in the count.
+	src.Close()
 	st, serr := src.Stats()
 	printStats(g.stderr, read, printed, st, serr)
 	if err != nil || wait == nil {
