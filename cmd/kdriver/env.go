@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -21,6 +22,46 @@ var falcoEnv = map[string][]string{
 	"type":           {"FALCOCTL_DRIVER_TYPE"},
 }
 
+// envAnnotation on a flag replaces the environment names applyEnv reads
+// for it. A command whose flag shares a name with another command's but
+// means something else (events' and trace's --type are event types, not
+// driver types) must not read the other meaning's variables: a DaemonSet's
+// FALCOCTL_DRIVER_TYPE=kmod would make `kdriver events` look for an event
+// type "kmod".
+const envAnnotation = "kdriver-env"
+
+// configAnnotation likewise replaces the config-file keys of a flag.
+const configAnnotation = "kdriver-config"
+
+// setEnvNames makes applyEnv read flag's value from these variables only,
+// and applyConfig from these config keys only.
+func setEnvNames(fs *pflag.FlagSet, flag string, env []string, keys ...string) {
+	for a, v := range map[string][]string{envAnnotation: env, configAnnotation: keys} {
+		if err := fs.SetAnnotation(flag, a, v); err != nil {
+			panic(err) // a programming error: the flag is defined beside the call
+		}
+	}
+}
+
+// configFlag is the flag a config key sets: the one that claims the key
+// (configAnnotation), else the flag of that name unless it claims others.
+func configFlag(fs *pflag.FlagSet, key string) *pflag.Flag {
+	var claimed, named *pflag.Flag
+	fs.VisitAll(func(f *pflag.Flag) {
+		keys, ok := f.Annotations[configAnnotation]
+		switch {
+		case ok && slices.Contains(keys, key):
+			claimed = f
+		case !ok && f.Name == key:
+			named = f
+		}
+	})
+	if claimed != nil {
+		return claimed
+	}
+	return named
+}
+
 // envName is the KDRIVER_ variable of a flag: --host-root → KDRIVER_HOST_ROOT.
 func envName(flag string) string {
 	return "KDRIVER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
@@ -35,6 +76,9 @@ func applyEnv(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
 			return
 		}
 		names := append([]string{envName(f.Name)}, falcoEnv[f.Name]...)
+		if own, ok := f.Annotations[envAnnotation]; ok {
+			names = own
+		}
 		for _, n := range names {
 			v, ok := lookup(n)
 			if !ok || v == "" {
@@ -59,7 +103,7 @@ func setFlag(fs *pflag.FlagSet, f *pflag.Flag, v string) error {
 		switch f.Name {
 		case "repo":
 			sep = func(r rune) bool { return r == ',' || r == ' ' || r == ';' }
-		case "type":
+		case "type", "driver":
 			sep = func(r rune) bool { return r == ',' || r == ';' }
 		}
 		var items []string
@@ -111,8 +155,8 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 			if !ok {
 				return usageError{fmt.Sprintf("--config %s: unknown key driver.%s (want %s)", path, k, "type, name, version, repos or hostroot")}
 			}
-			if fs.Lookup(name) == nil {
-				continue // driver.type on a command without --type
+			if configFlag(fs, name) == nil {
+				continue // driver.type on a command without driver types
 			}
 			if _, set := m[name]; !set {
 				m[name] = v
@@ -124,7 +168,7 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 	}
 	for k, v := range m {
 		name := strings.ReplaceAll(k, "_", "-")
-		f := fs.Lookup(name)
+		f := configFlag(fs, name)
 		if f == nil {
 			return usageError{fmt.Sprintf("--config %s: unknown key %q", path, k)}
 		}

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -130,5 +132,65 @@ indexes:
 	}
 	if got := splitRepos([]string{"https://a/d,https://b/d", "file:///x"}); !slices.Equal(got, []string{"https://a/d", "https://b/d", "file:///x"}) {
 		t.Errorf("--repo a,b: %q", got)
+	}
+}
+
+// TestEventTypeFlagsIgnoreDriverTypeEnv: in `kdriver events` and `kdriver
+// trace`, --type is event types. The driver-type variables a DaemonSet sets
+// for install (FALCOCTL_DRIVER_TYPE, KDRIVER_TYPE) fill events' --driver
+// instead and never --type; KDRIVER_EVENT_TYPE fills --type.
+func TestEventTypeFlagsIgnoreDriverTypeEnv(t *testing.T) {
+	env := map[string]string{"FALCOCTL_DRIVER_TYPE": "kmod;modern_ebpf", "KDRIVER_TYPE": "ebpf", "KDRIVER_EVENT_TYPE": "openat,execve"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	g := &globals{}
+	for _, name := range []string{"events", "trace"} {
+		cmd := map[string]func(*globals) *cobra.Command{"events": newEventsCmd, "trace": newTraceCmd}[name](g)
+		if err := applyEnv(cmd.Flags(), lookup); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		types, _ := cmd.Flags().GetStringArray("type")
+		if want := []string{"openat", "execve"}; !slices.Equal(types, want) {
+			t.Errorf("%s --type from the environment = %q, want %q (KDRIVER_EVENT_TYPE only)", name, types, want)
+		}
+		if name == "events" {
+			drivers, _ := cmd.Flags().GetStringArray("driver")
+			if want := []string{"ebpf"}; !slices.Equal(drivers, want) {
+				t.Errorf("events --driver from the environment = %q, want %q (KDRIVER_TYPE before FALCOCTL_DRIVER_TYPE)", drivers, want)
+			}
+		}
+	}
+	delete(env, "KDRIVER_TYPE")
+	delete(env, "KDRIVER_EVENT_TYPE")
+	cmd := newEventsCmd(g)
+	if err := applyEnv(cmd.Flags(), lookup); err != nil {
+		t.Fatal(err)
+	}
+	types, _ := cmd.Flags().GetStringArray("type")
+	drivers, _ := cmd.Flags().GetStringArray("driver")
+	if len(types) != 0 || !slices.Equal(drivers, []string{"kmod", "modern_ebpf"}) {
+		t.Errorf("FALCOCTL_DRIVER_TYPE alone: --type %q (want none), --driver %q (want kmod, modern_ebpf)", types, drivers)
+	}
+}
+
+// TestEventTypeFlagsIgnoreDriverTypeConfig: the same for config files:
+// falcoctl.yaml's driver.type and kdriver's own "type" key are driver
+// types (events' --driver); "event-type" is events' and trace's --type.
+func TestEventTypeFlagsIgnoreDriverTypeConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, yaml, wantDriver, wantType string }{
+		{"falcoctl.yaml", "driver:\n  type: [kmod]\n", "kmod", ""},
+		{"kdriver.yaml", "type: ebpf\nevent-type: openat\n", "ebpf", "openat"},
+	} {
+		p := filepath.Join(dir, tc.name)
+		os.WriteFile(p, []byte(tc.yaml), 0o644)
+		cmd := newEventsCmd(&globals{})
+		if err := applyConfig(cmd.Flags(), p); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		drivers, _ := cmd.Flags().GetStringArray("driver")
+		types, _ := cmd.Flags().GetStringArray("type")
+		if strings.Join(drivers, ",") != tc.wantDriver || strings.Join(types, ",") != tc.wantType {
+			t.Errorf("%s: events --driver %q --type %q, want %q and %q", tc.name, drivers, types, tc.wantDriver, tc.wantType)
+		}
 	}
 }

@@ -48,6 +48,10 @@ Statistics (events read, written and dropped by the driver, per CPU) go to stder
 	fs.StringArrayVar(&o.Comms, "comm", nil, "only events whose comm is this; repeatable")
 	fs.StringArrayVar(&o.Types, "type", nil, "only this event type (openat_x) or syscall (openat, procexit); repeatable, comma lists allowed")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until interrupted)")
+	// --driver is the driver type the other commands call --type: it reads
+	// their variables; --type here is event types, with a variable of its own.
+	setEnvNames(fs, "driver", []string{"KDRIVER_DRIVER", "KDRIVER_TYPE", "FALCOCTL_DRIVER_TYPE"}, "driver", "type")
+	setEnvNames(fs, "type", []string{"KDRIVER_EVENT_TYPE"}, "event-type")
 	o.Probe.bind(fs)
 	return cmd
 }

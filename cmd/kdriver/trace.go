@@ -50,6 +50,7 @@ root, Yama ptrace_scope 3, a kernel thread) and 2 when there is no such process.
 	fs := cmd.Flags()
 	fs.IntVarP(&o.PID, "pid", "p", 0, "attach to this running process instead of running a command")
 	fs.StringArrayVar(&o.Types, "type", nil, "only this event type (openat_x) or syscall (openat, procexit); repeatable, comma lists allowed")
+	setEnvNames(fs, "type", []string{"KDRIVER_EVENT_TYPE"}, "event-type") // not a driver type: see envAnnotation
 	return cmd
 }
 
