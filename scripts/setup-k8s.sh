@@ -17,4 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get -o DPkg::Lock::Timeout=900 update -qq
 	apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-bash "$here/k8s/build.sh"
+# setup.sh builds them in the background beside the other set-up steps.
+[ "${KDRIVER_K8S_BUILD:-}" = background ] || bash "$here/k8s/build.sh"

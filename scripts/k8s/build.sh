@@ -17,9 +17,16 @@ cache=${KDRIVER_CACHE:-/var/cache/kdriver-dev}/k8s/$version
 bin=$cache/bin
 cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
-have=1
-for c in "${cmds[@]}"; do [ -x "$bin/$c" ] || have=0; done
-[ "$have" = 1 ] && exit 0
+have() {
+	for c in "${cmds[@]}"; do [ -x "$bin/$c" ] || return 1; done
+}
+have && exit 0
+# One build at a time (setup.sh runs one in the background): a second
+# waits, then finds the binaries in place.
+mkdir -p "$(dirname "$cache")"
+exec 9>"$cache.lock"
+flock 9
+have && exit 0
 
 staging=v0.${version#v1.}
 mod=$cache/module
