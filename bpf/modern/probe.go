@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
@@ -30,9 +31,10 @@ const (
 	DefaultBufSizePreset = 4 // 8 MiB
 )
 
-// The probe wakes the reader when a buffer is 1/wakeupFraction full; the
-// reader polls every PollInterval otherwise, which bounds the latency of
-// a quiet stream.
+// The probe wakes the reader each time a CPU has written 1/wakeupFraction
+// of its buffer (divided among the CPUs sharing the buffer); the reader
+// polls every PollInterval otherwise, which bounds the latency of a quiet
+// stream.
 const (
 	wakeupFraction = 16
 	PollInterval   = 10 * time.Millisecond
@@ -59,6 +61,9 @@ type Options struct {
 	Types []events.Type
 	// Attach forces one attach mode; empty: tp_btf, then raw tracepoints.
 	Attach AttachMode
+	// SysEnterExec takes exec entries with the sys_enter program even
+	// where fentry programs would do (tests of the fallback).
+	SysEnterExec bool
 	// Logger receives debug messages (attach mode, buffers); nil: silent.
 	Logger *slog.Logger
 }
@@ -82,13 +87,31 @@ const (
 	AttachRaw AttachMode = "raw_tracepoint"
 )
 
+// ExecEntry says which programs take the exec entries (execve_e,
+// execveat_e).
+type ExecEntry string
+
+const (
+	// ExecEntryFentry: fentry programs on the execve and execveat syscall
+	// functions, which run for those two syscalls only (tp_btf mode, when
+	// the kernel has trampolines).
+	ExecEntryFentry ExecEntry = "fentry"
+	// ExecEntrySysEnter: a program on raw_syscalls:sys_enter, which runs
+	// at the entry of every syscall.
+	ExecEntrySysEnter ExecEntry = "sys_enter"
+	// ExecEntryNone: no entry program (no entry event type asked for).
+	ExecEntryNone ExecEntry = "none"
+)
+
 // Probe is the loaded and attached probe.
 type Probe struct {
-	Mode    AttachMode
-	Buffers int // number of ring buffers
-	BufSize int // bytes per ring buffer
+	Mode      AttachMode
+	ExecEntry ExecEntry
+	Buffers   int // number of ring buffers
+	BufSize   int // bytes per ring buffer
 
 	coll   *ebpf.Collection // the programs of Mode
+	entry  *ebpf.Collection // the fentry exec entry programs, if loaded
 	maps   probeMaps        // bpf2go's typed maps, owned by the Probe
 	links  []link.Link
 	rings  []*ebpf.Map
@@ -101,7 +124,7 @@ type attachment struct {
 	tracepoint string
 }
 
-// programs are the programs of mode, from bpf2go's typed specs.
+// programs are the tracepoint programs of mode, from bpf2go's typed specs.
 func (s *probeSpecs) programs(mode AttachMode) []attachment {
 	if mode == AttachRaw {
 		return []attachment{{s.KdSysEnterRaw, "sys_enter"}, {s.KdSysExitRaw, "sys_exit"}, {s.KdProcExitRaw, "sched_process_exit"}}
@@ -174,9 +197,9 @@ func Load(opts Options) (*Probe, error) {
 		return nil, fmt.Errorf("attach mode %q: want %s or %s", opts.Attach, AttachBTF, AttachRaw)
 	}
 	for _, mode := range modes {
-		p, err := load(mode, possible, online, size, opts.CPUsPerBuffer, filter, wantExit)
+		p, err := load(mode, possible, online, size, opts.CPUsPerBuffer, filter, wantExit, opts.SysEnterExec, log)
 		if err == nil {
-			log.Debug("modern probe attached", "mode", mode, "buffers", len(p.rings), "buffer_size", size)
+			log.Debug("modern probe attached", "mode", mode, "exec_entry", p.ExecEntry, "buffers", len(p.rings), "buffer_size", size)
 			return p, nil
 		}
 		err = permissionError(err)
@@ -189,7 +212,8 @@ func Load(opts Options) (*Probe, error) {
 	return nil, fmt.Errorf("modern probe: %w", errors.Join(errs...))
 }
 
-func load(mode AttachMode, possible int, online []int, size, perBuf int, filter []events.FilterEntry, wantExit bool) (p *Probe, err error) {
+func load(mode AttachMode, possible int, online []int, size, perBuf int, filter []events.FilterEntry,
+	wantExit, sysEnterExec bool, log *slog.Logger) (p *Probe, err error) {
 	spec, err := loadProbe()
 	if err != nil {
 		return nil, fmt.Errorf("embedded object: %w", err)
@@ -201,6 +225,20 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	if err := checkVersion(&specs.probeVariableSpecs); err != nil {
 		return nil, err
 	}
+	perBuf = cpusPerBuffer(perBuf, len(online))
+	specs.Ringbufs.MaxEntries = uint32(possible)
+	specs.Ringbufs.InnerMap.MaxEntries = uint32(size)
+	if err := specs.KdProcexitEnabled.Set(boolU32(wantExit)); err != nil {
+		return nil, fmt.Errorf("variable %s: %w", specs.KdProcexitEnabled.Name, err)
+	}
+	// The probe counts bytes per CPU (kd_wake): the CPUs sharing a buffer
+	// share its threshold.
+	if err := specs.KdWakeupBytes.Set(uint64(max(1, size/wakeupFraction/perBuf))); err != nil {
+		return nil, fmt.Errorf("variable %s: %w", specs.KdWakeupBytes.Name, err)
+	}
+	// The fentry exec entry programs load apart (loadExecFentry), after
+	// the rest: their failure must leave the sys_enter program in place.
+	entrySpec := spec.Copy()
 	// Only this mode's programs are loaded: tp_btf ones do not load
 	// without BTF.
 	progs := specs.programs(mode)
@@ -209,19 +247,12 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 			delete(spec.Programs, name)
 		}
 	}
-	specs.Ringbufs.MaxEntries = uint32(possible)
-	specs.Ringbufs.InnerMap.MaxEntries = uint32(size)
-	if err := specs.KdProcexitEnabled.Set(boolU32(wantExit)); err != nil {
-		return nil, fmt.Errorf("variable %s: %w", specs.KdProcexitEnabled.Name, err)
-	}
-	if err := specs.KdWakeupBytes.Set(uint64(size / wakeupFraction)); err != nil {
-		return nil, fmt.Errorf("variable %s: %w", specs.KdWakeupBytes.Name, err)
-	}
-	coll, err := ebpf.NewCollection(spec)
+	cache := btf.NewCache()
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Cache: cache})
 	if err != nil {
 		return nil, err
 	}
-	p = &Probe{Mode: mode, BufSize: size, coll: coll}
+	p = &Probe{Mode: mode, ExecEntry: ExecEntryNone, BufSize: size, coll: coll}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -238,6 +269,20 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 		return nil, err
 	}
 	for _, a := range progs {
+		if a.tracepoint == "sys_enter" {
+			if !hasEntryTypes(filter) {
+				continue
+			}
+			if mode == AttachBTF && !sysEnterExec {
+				err := p.attachExecFentry(entrySpec, cache)
+				if err == nil {
+					p.ExecEntry = ExecEntryFentry
+					continue
+				}
+				log.Debug("modern probe: exec entries through sys_enter", "fentry_error", err)
+			}
+			p.ExecEntry = ExecEntrySysEnter
+		}
 		prog := coll.Programs[a.prog.Name]
 		var l link.Link
 		if mode == AttachBTF {
@@ -251,6 +296,45 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 		p.links = append(p.links, l)
 	}
 	return p, nil
+}
+
+// hasEntryTypes tells whether the filter asks for an event at some
+// syscall's entry: without one, no entry program is attached at all.
+func hasEntryTypes(filter []events.FilterEntry) bool {
+	return slices.ContainsFunc(filter, func(e events.FilterEntry) bool { return e.Enter != 0 })
+}
+
+// execFentry are the fentry programs that take the exec entries.
+var execFentry = []string{"kd_execve_fentry", "kd_execveat_fentry"}
+
+// attachExecFentry loads the fentry exec entry programs from spec (a copy
+// of the object's) on the maps of the loaded probe, and attaches them; on
+// an error it leaves nothing attached.
+func (p *Probe) attachExecFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
+	for name := range spec.Programs {
+		if !slices.Contains(execFentry, name) {
+			delete(spec.Programs, name)
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: p.coll.Maps, Cache: cache})
+	if err != nil {
+		return err
+	}
+	var links []link.Link
+	for _, name := range execFentry {
+		l, err := link.AttachTracing(link.TracingOptions{Program: coll.Programs[name]})
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			coll.Close()
+			return fmt.Errorf("attach %s: %w", name, err)
+		}
+		links = append(links, l)
+	}
+	p.entry = coll
+	p.links = append(p.links, links...)
+	return nil
 }
 
 // checkVersion reads the format version the object was built with.
@@ -305,16 +389,22 @@ func (p *Probe) fillFilter(filter []events.FilterEntry) error {
 	return nil
 }
 
-// makeRings creates the ring buffers and puts each in the slots of the
-// CPUs it serves.
+// cpusPerBuffer is Options.CPUsPerBuffer for n CPUs: 0 is 1, AllCPUs (or
+// more than n) is n.
+func cpusPerBuffer(perBuf, n int) int {
+	if perBuf == 0 {
+		return 1
+	}
+	if perBuf < 0 || perBuf > n {
+		return max(1, n)
+	}
+	return perBuf
+}
+
+// makeRings creates the ring buffers, perBuf CPUs to a buffer, and puts
+// each in the slots of the CPUs it serves.
 func (p *Probe) makeRings(cpus []int, size, perBuf int) error {
 	outer := p.maps.Ringbufs
-	if perBuf == 0 {
-		perBuf = 1
-	}
-	if perBuf < 0 || perBuf > len(cpus) {
-		perBuf = len(cpus)
-	}
 	for i := 0; i < len(cpus); i += perBuf {
 		group := cpus[i:min(i+perBuf, len(cpus))]
 		m, err := ebpf.NewMap(&ebpf.MapSpec{
@@ -348,6 +438,10 @@ func (p *Probe) Close() error {
 		errs = append(errs, m.Close())
 	}
 	p.rings = nil
+	if p.entry != nil {
+		p.entry.Close()
+		p.entry = nil
+	}
 	if p.coll != nil {
 		p.coll.Close()
 		p.coll = nil

@@ -14,10 +14,11 @@ import (
 )
 
 type probeKdCounters struct {
-	_      structs.HostLayout
-	Events uint64
-	Drops  uint64
-	Lost   uint64
+	_       structs.HostLayout
+	Events  uint64
+	Drops   uint64
+	Lost    uint64
+	Unwoken uint64
 }
 
 type probeKdFilter struct {
@@ -40,6 +41,8 @@ const (
 	probeMapRingbufs          = "ringbufs"
 	probeMapScratch           = "scratch"
 	probeMapSyscallFilter     = "syscall_filter"
+	probeProgKdExecveFentry   = "kd_execve_fentry"
+	probeProgKdExecveatFentry = "kd_execveat_fentry"
 	probeProgKdProcExitBtf    = "kd_proc_exit_btf"
 	probeProgKdProcExitRaw    = "kd_proc_exit_raw"
 	probeProgKdSysEnterBtf    = "kd_sys_enter_btf"
@@ -95,12 +98,14 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	KdProcExitBtf *ebpf.ProgramSpec `ebpf:"kd_proc_exit_btf"`
-	KdProcExitRaw *ebpf.ProgramSpec `ebpf:"kd_proc_exit_raw"`
-	KdSysEnterBtf *ebpf.ProgramSpec `ebpf:"kd_sys_enter_btf"`
-	KdSysEnterRaw *ebpf.ProgramSpec `ebpf:"kd_sys_enter_raw"`
-	KdSysExitBtf  *ebpf.ProgramSpec `ebpf:"kd_sys_exit_btf"`
-	KdSysExitRaw  *ebpf.ProgramSpec `ebpf:"kd_sys_exit_raw"`
+	KdExecveFentry   *ebpf.ProgramSpec `ebpf:"kd_execve_fentry"`
+	KdExecveatFentry *ebpf.ProgramSpec `ebpf:"kd_execveat_fentry"`
+	KdProcExitBtf    *ebpf.ProgramSpec `ebpf:"kd_proc_exit_btf"`
+	KdProcExitRaw    *ebpf.ProgramSpec `ebpf:"kd_proc_exit_raw"`
+	KdSysEnterBtf    *ebpf.ProgramSpec `ebpf:"kd_sys_enter_btf"`
+	KdSysEnterRaw    *ebpf.ProgramSpec `ebpf:"kd_sys_enter_raw"`
+	KdSysExitBtf     *ebpf.ProgramSpec `ebpf:"kd_sys_exit_btf"`
+	KdSysExitRaw     *ebpf.ProgramSpec `ebpf:"kd_sys_exit_raw"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -177,16 +182,20 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	KdProcExitBtf *ebpf.Program `ebpf:"kd_proc_exit_btf"`
-	KdProcExitRaw *ebpf.Program `ebpf:"kd_proc_exit_raw"`
-	KdSysEnterBtf *ebpf.Program `ebpf:"kd_sys_enter_btf"`
-	KdSysEnterRaw *ebpf.Program `ebpf:"kd_sys_enter_raw"`
-	KdSysExitBtf  *ebpf.Program `ebpf:"kd_sys_exit_btf"`
-	KdSysExitRaw  *ebpf.Program `ebpf:"kd_sys_exit_raw"`
+	KdExecveFentry   *ebpf.Program `ebpf:"kd_execve_fentry"`
+	KdExecveatFentry *ebpf.Program `ebpf:"kd_execveat_fentry"`
+	KdProcExitBtf    *ebpf.Program `ebpf:"kd_proc_exit_btf"`
+	KdProcExitRaw    *ebpf.Program `ebpf:"kd_proc_exit_raw"`
+	KdSysEnterBtf    *ebpf.Program `ebpf:"kd_sys_enter_btf"`
+	KdSysEnterRaw    *ebpf.Program `ebpf:"kd_sys_enter_raw"`
+	KdSysExitBtf     *ebpf.Program `ebpf:"kd_sys_exit_btf"`
+	KdSysExitRaw     *ebpf.Program `ebpf:"kd_sys_exit_raw"`
 }
 
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
+		p.KdExecveFentry,
+		p.KdExecveatFentry,
 		p.KdProcExitBtf,
 		p.KdProcExitRaw,
 		p.KdSysEnterBtf,

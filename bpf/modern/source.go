@@ -59,8 +59,9 @@ func NewSource(p *Probe) (*Source, error) {
 func (s *Source) Probe() *Probe { return s.probe }
 
 // read drains one ring into batches; it sleeps until the probe's wakeup
-// (a buffer 1/wakeupFraction full) or PollInterval, which bounds the
-// latency of a quiet stream. It returns once the source is closed.
+// (1/wakeupFraction of the buffer written since the last one) or
+// PollInterval, which bounds the latency of a quiet stream. It returns
+// once the source is closed.
 func (s *Source) read(r *ring) {
 	defer s.wg.Done()
 	for {

@@ -44,9 +44,11 @@ volatile const __u32 kd_schema = KD_SCHEMA_VERSION;
 
 /* Set by the loader before load. */
 volatile const __u32 kd_procexit_enabled = 1;
-/* Wake the reader only once this much data waits in a buffer; below it the
- * reader finds the events on its next poll (a wakeup per event would cost
- * more than the event itself). 0: the kernel's adaptive wakeup. */
+/* Wake the reader once a CPU has written this many bytes since its last
+ * wakeup; below it the reader finds the events on its next poll (a wakeup
+ * per event would cost more than the event itself). The loader sets it to
+ * the buffer's wakeup threshold divided by the CPUs sharing the buffer.
+ * 0: the kernel's adaptive wakeup. */
 volatile const __u64 kd_wakeup_bytes = 0;
 
 struct kd_filter {
@@ -58,6 +60,7 @@ struct kd_counters {
 	__u64 events;	/* events written to a ring buffer */
 	__u64 drops;	/* events lost: buffer full or missing */
 	__u64 lost;	/* exec exits typed without their entry (see exec_pending) */
+	__u64 unwoken;	/* bytes this CPU wrote since it last woke the reader (kd_wake) */
 };
 
 struct kd_scratch {
@@ -190,19 +193,33 @@ static __always_inline long kd_syscall_nr(const int btf, struct pt_regs *regs)
 }
 
 /*
+ * The current task, fetched once per event and passed to what reads it
+ * (compat check, header, comm): with btf a BTF pointer (5.11+) the
+ * program loads from directly, else an address for bpf_probe_read_kernel.
+ */
+static __always_inline struct task_struct *kd_task(const int btf)
+{
+	if (btf)
+		return bpf_get_current_task_btf();
+#if defined(__TARGET_ARCH_arm64)
+	return NULL;	/* raw mode on arm64 reads nothing through it */
+#else
+	return (void *)bpf_get_current_task();
+#endif
+}
+
+/*
  * A 32-bit compat syscall (ia32 on x86_64, AArch32 on arm64): its number
  * is another table's (ia32 read is 3, x86_64 close), so it is not
  * reported, as the module (in_compat_syscall) and the tracer (the audit
  * arch) do not report it.
  */
-static __always_inline bool kd_compat(const int btf, struct pt_regs *regs)
+static __always_inline bool kd_compat(const int btf, struct pt_regs *regs, struct task_struct *task)
 {
 #if defined(__TARGET_ARCH_arm64)
 	return KD_RD(btf, (struct pt_regs___kd_arm64 *)regs, pstate) & KD_PSR_MODE32_BIT;
 #else
-	/* tp_btf: the task as a BTF pointer (5.11+), read with a load. */
-	struct task_struct___kd_x86 *t = btf ? (void *)bpf_get_current_task_btf() :
-					       (void *)bpf_get_current_task();
+	struct task_struct___kd_x86 *t = (void *)task;
 
 	if (!bpf_core_field_exists(t->thread_info.status))
 		return false;
@@ -235,9 +252,8 @@ static __always_inline __u64 kd_cut_at_nul(__u64 x, bool *nul)
  * former name after the NUL). tp_btf programs read it with two plain
  * loads instead of the helper call.
  */
-static __always_inline void kd_comm(const int btf, char *dst)
+static __always_inline void kd_comm(const int btf, struct task_struct *t, char *dst)
 {
-	struct task_struct *t;
 	__u64 lo, hi;
 	bool nul;
 
@@ -245,35 +261,43 @@ static __always_inline void kd_comm(const int btf, char *dst)
 		bpf_get_current_comm(dst, KD_COMM_LEN);
 		return;
 	}
-	t = bpf_get_current_task_btf();
 	lo = kd_cut_at_nul(*(__u64 *)&t->comm[0], &nul);
 	hi = nul ? 0 : kd_cut_at_nul(*(__u64 *)&t->comm[8], &nul);
 	*(__u64 *)&dst[0] = lo;
 	*(__u64 *)&dst[8] = hi;
 }
 
-/* The header fields every event shares; len and flags come at the end. */
-static __always_inline void kd_header(const int btf, struct kd_evt_hdr *h, __u16 type, __u16 nparams)
+/* The header fields every event shares; len and flags come at the end.
+ * With btf, tid and pid are loaded from the task (what
+ * bpf_get_current_pid_tgid returns, without the call). */
+static __always_inline void kd_header(const int btf, struct task_struct *t, struct kd_evt_hdr *h,
+				      __u16 type, __u16 nparams)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->tid = (__u32)id;
-	h->pid = id >> 32;
+	if (btf) {
+		h->tid = t->pid;
+		h->pid = t->tgid;
+	} else {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		h->tid = (__u32)id;
+		h->pid = id >> 32;
+	}
 	h->type = type;
 	h->nparams = nparams;
 	h->cpu = bpf_get_smp_processor_id();
-	kd_comm(btf, h->comm);
+	kd_comm(btf, t, h->comm);
 }
 
-static __always_inline int kd_begin(const int btf, struct kd_buf *b, __u16 type, __u16 nparams)
+static __always_inline int kd_begin(const int btf, struct task_struct *t, struct kd_buf *b,
+				     __u16 type, __u16 nparams)
 {
 	__u32 zero = 0;
 
 	b->data = bpf_map_lookup_elem(&scratch, &zero);
 	if (!b->data)
 		return -1;
-	kd_header(btf, (void *)b->data, type, nparams);
+	kd_header(btf, t, (void *)b->data, type, nparams);
 	b->off = KD_HDR_LEN + 2 * nparams;
 	b->np = 0;
 	b->flags = 0;
@@ -402,22 +426,29 @@ static __always_inline void *kd_ring(struct kd_counters **cp)
 }
 
 /*
- * The wakeup flag for an event of len bytes (see kd_wakeup_bytes): only the
- * event that takes the unread data across the threshold wakes the reader.
- * Waking on every event above it cost a self-interrupt (irq_work) per event
- * whenever the reader was slow to be scheduled, on a loaded machine for
- * milliseconds at a time. One wakeup is enough: the reader's epoll is level
- * triggered, so it never sleeps while data is unread.
+ * The wakeup flag for an event of len bytes (see kd_wakeup_bytes): the
+ * event that takes this CPU's bytes since its last wakeup across the
+ * threshold wakes the reader, the others do not. A count in the counters
+ * this CPU already holds, where asking the buffer for its unread bytes
+ * (bpf_ringbuf_query) cost a helper call per event. Waking on every event
+ * would cost a self-interrupt (irq_work) per event whenever the reader was
+ * slow to be scheduled. One wakeup per threshold is enough: the reader's
+ * epoll is level triggered, so it never sleeps while data is unread, and
+ * it polls every 10 ms when nothing wakes it.
  */
-static __always_inline __u64 kd_wake(void *rb, __u64 len)
+static __always_inline __u64 kd_wake(struct kd_counters *c, __u64 len)
 {
-	__u64 avail;
+	__u64 n;
 
 	if (!kd_wakeup_bytes)
 		return 0;
-	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
-	return avail < kd_wakeup_bytes && avail + len >= kd_wakeup_bytes ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	n = c->unwoken + len;
+	if (n < kd_wakeup_bytes) {
+		c->unwoken = n;
+		return BPF_RB_NO_WAKEUP;
+	}
+	c->unwoken = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void kd_submit(struct kd_buf *b)
@@ -437,7 +468,7 @@ static __always_inline void kd_submit(struct kd_buf *b)
 	}
 	h->len = len;
 	h->flags = b->flags;
-	wake = kd_wake(rb, len);
+	wake = kd_wake(c, len);
 	kd_bound(len, 32767);
 	if (bpf_ringbuf_output(rb, b->data, len, wake))
 		c->drops++;
@@ -451,8 +482,8 @@ static __always_inline void kd_submit(struct kd_buf *b)
  * place in the ring buffer (reserve, submit) instead of being built in the
  * scratch area and copied (output). p0..p2 are the first np parameters.
  */
-static __always_inline void kd_emit_fixed(const int btf, __u16 type, const __u16 np, __u32 flags,
-					  __u64 p0, __u64 p1, __u64 p2)
+static __always_inline void kd_emit_fixed(const int btf, struct task_struct *t, __u16 type,
+					  const __u16 np, __u32 flags, __u64 p0, __u64 p1, __u64 p2)
 {
 	const __u32 len = KD_HDR_LEN + np * (sizeof(__u16) + sizeof(__u64));
 	struct kd_counters *c;
@@ -465,14 +496,14 @@ static __always_inline void kd_emit_fixed(const int btf, __u16 type, const __u16
 	rb = kd_ring(&c);
 	if (!rb)
 		return;
-	wake = kd_wake(rb, len);
 	e = bpf_ringbuf_reserve(rb, len, 0);
 	if (!e) {
 		c->drops++;
 		return;
 	}
+	wake = kd_wake(c, len);
 	h = (void *)e;
-	kd_header(btf, h, type, np);
+	kd_header(btf, t, h, type, np);
 	h->len = len;
 	h->flags = flags;
 	lens = (void *)(e + KD_HDR_LEN);
@@ -499,6 +530,7 @@ static __always_inline __s64 kd_int(unsigned long v)
 
 static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long id)
 {
+	struct task_struct *t;
 	struct kd_filter *f;
 	struct kd_buf b;
 	__u32 nr;
@@ -507,7 +539,10 @@ static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long
 		return 0;
 	nr = id;
 	f = bpf_map_lookup_elem(&syscall_filter, &nr);
-	if (!f || !f->enter || kd_compat(btf, regs))
+	if (!f || !f->enter)
+		return 0;
+	t = kd_task(btf);
+	if (kd_compat(btf, regs, t))
 		return 0;
 	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -517,13 +552,13 @@ static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long
 	}
 	switch (f->enter) {
 	case KD_EV_EXECVE_E:
-		if (kd_begin(btf, &b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
+		if (kd_begin(btf, t, &b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
 			return 0;
 		kd_ustr(&b, kd_arg(btf, regs, 0), KD_MAX_PATH);
 		kd_uargv(&b, kd_arg(btf, regs, 1));
 		break;
 	case KD_EV_EXECVEAT_E:
-		if (kd_begin(btf, &b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
+		if (kd_begin(btf, t, &b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
 			return 0;
 		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
 		kd_ustr(&b, kd_arg(btf, regs, 1), KD_MAX_PATH);
@@ -619,6 +654,7 @@ static __always_inline __u16 kd_exec_exit_type(__u16 type)
 
 static __always_inline int kd_on_exit(const int btf, struct pt_regs *regs, long ret)
 {
+	struct task_struct *t;
 	struct kd_filter *f;
 	struct kd_buf b;
 	long id;
@@ -635,12 +671,13 @@ static __always_inline int kd_on_exit(const int btf, struct pt_regs *regs, long 
 #if !defined(__TARGET_ARCH_arm64)
 		/* An exec into an ia32 program returns with the ia32 exec's
 		 * number in orig_ax (x86_64 munmap and a free slot). */
-		if ((nr == KD_IA32_EXECVE || nr == KD_IA32_EXECVEAT) && kd_compat(btf, regs))
+		if ((nr == KD_IA32_EXECVE || nr == KD_IA32_EXECVEAT) && kd_compat(btf, regs, kd_task(btf)))
 			kd_exec_forget();
 #endif
 		return 0;
 	}
-	if (kd_compat(btf, regs)) {
+	t = kd_task(btf);
+	if (kd_compat(btf, regs, t)) {
 		/* Not reported; on arm64 this may be the exit of an exec into
 		 * an AArch32 program, which keeps the arm64 number. */
 		kd_exec_forget();
@@ -649,25 +686,25 @@ static __always_inline int kd_on_exit(const int btf, struct pt_regs *regs, long 
 	type = f->exit;
 	switch (type) {
 	case KD_EV_CLOSE_X:
-		kd_emit_fixed(btf, type, KD_NP_CLOSE_X, 0, ret, kd_int(kd_arg(btf, regs, 0)), 0);
+		kd_emit_fixed(btf, t, type, KD_NP_CLOSE_X, 0, ret, kd_int(kd_arg(btf, regs, 0)), 0);
 		return 0;
 	case KD_EV_EXECVE_X:
 	case KD_EV_EXECVEAT_X:
-		kd_emit_fixed(btf, kd_exec_exit_type(type), KD_NP_EXECVE_X, 0, ret, 0, 0);
+		kd_emit_fixed(btf, t, kd_exec_exit_type(type), KD_NP_EXECVE_X, 0, ret, 0, 0);
 		return 0;
 	case KD_EV_CLONE_X:
-		kd_emit_fixed(btf, type, KD_NP_CLONE_X, 0, ret, kd_arg(btf, regs, 0), 0);
+		kd_emit_fixed(btf, t, type, KD_NP_CLONE_X, 0, ret, kd_arg(btf, regs, 0), 0);
 		return 0;
 	case KD_EV_CLONE3_X: {
 		__u32 flags = 0;
 		__u64 cl = kd_uu64(&flags, kd_arg(btf, regs, 0));
 
-		kd_emit_fixed(btf, type, KD_NP_CLONE_X, flags, ret, cl, 0);
+		kd_emit_fixed(btf, t, type, KD_NP_CLONE_X, flags, ret, cl, 0);
 		return 0;
 	}
 	case KD_EV_FORK_X:
 	case KD_EV_VFORK_X:
-		kd_emit_fixed(btf, type, KD_NP_CLONE_X, 0, ret, 0, 0);
+		kd_emit_fixed(btf, t, type, KD_NP_CLONE_X, 0, ret, 0, 0);
 		return 0;
 	case KD_EV_OPEN_X:
 	case KD_EV_OPENAT_X:
@@ -690,7 +727,7 @@ static __always_inline int kd_on_exit(const int btf, struct pt_regs *regs, long 
 	default:
 		return 0;
 	}
-	if (kd_begin(btf, &b, type, np))
+	if (kd_begin(btf, t, &b, type, np))
 		return 0;
 	kd_u64(&b, ret);
 	switch (type) {
@@ -738,7 +775,7 @@ static __always_inline int kd_on_procexit(const int btf, struct task_struct *tas
 	if (!kd_procexit_enabled)
 		return 0;
 	status = BPF_CORE_READ(task, exit_code);
-	kd_emit_fixed(btf, KD_EV_PROCEXIT, KD_NP_PROCEXIT, 0, status, (status >> 8) & 0xff, status & 0x7f);
+	kd_emit_fixed(btf, kd_task(btf), KD_EV_PROCEXIT, KD_NP_PROCEXIT, 0, status, (status >> 8) & 0xff, status & 0x7f);
 	return 0;
 }
 
@@ -758,6 +795,35 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(kd_proc_exit_btf, struct task_struct *task)
 {
 	return kd_on_procexit(1, task);
+}
+
+/*
+ * Exec entries without a program on every syscall's entry: fentry on the
+ * two syscalls' own functions runs for execve and execveat only, where a
+ * sys_enter program runs for every syscall of every process (on a small VM
+ * that measured ~100 ns per syscall). Same context as sys_enter (after
+ * seccomp, before the syscall's work, the registers as saved), and a
+ * 32-bit exec enters other functions (__ia32_compat_sys_execve,
+ * __arm64_compat_sys_execve). The loader falls back to the sys_enter
+ * program when these do not load or attach (no trampolines: arm64 before
+ * 6.0; no such function in the kernel's BTF).
+ */
+#if defined(__TARGET_ARCH_arm64)
+#define KD_SYSCALL_FN(name)	"fentry/__arm64_sys_" #name
+#else
+#define KD_SYSCALL_FN(name)	"fentry/__x64_sys_" #name
+#endif
+
+SEC(KD_SYSCALL_FN(execve))
+int BPF_PROG(kd_execve_fentry, struct pt_regs *regs)
+{
+	return kd_on_enter(1, regs, kd_syscall_nr(1, regs));
+}
+
+SEC(KD_SYSCALL_FN(execveat))
+int BPF_PROG(kd_execveat_fentry, struct pt_regs *regs)
+{
+	return kd_on_enter(1, regs, kd_syscall_nr(1, regs));
 }
 
 SEC("raw_tracepoint/sys_enter")
