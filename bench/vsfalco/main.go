@@ -42,6 +42,7 @@ func main() {
 	flag.StringVar(&o.workers, "workers", "1,2", "comma list of worker counts")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies each workload's operations per worker")
 	flag.IntVar(&o.preset, "buf-size-preset", modern.DefaultBufSizePreset, "ring buffer size preset of both probes (1 MiB << (preset-1))")
+	flag.BoolVar(&o.progStats, "progstats", false, "turn on the kernel's BPF run-time statistics and report ns per run of each probe's programs (the statistics' own clock reads then inflate the overhead columns)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -57,6 +58,7 @@ type options struct {
 	workloads, workers string
 	scale              float64
 	preset             int
+	progStats          bool
 }
 
 // series collects one configuration's rounds.
@@ -68,6 +70,7 @@ type series struct {
 	short  uint64 // events written but not read
 	ready  []float64
 	reader []float64 // reader CPU ns per event read
+	progs  map[string][]progSample
 }
 
 func (s *series) add(r result, ops int, w int) {
@@ -80,6 +83,12 @@ func (s *series) add(r result, ops int, w int) {
 	s.ready = append(s.ready, r.ready.Seconds())
 	if r.read > 0 {
 		s.reader = append(s.reader, float64(r.reader.Nanoseconds())/float64(r.read))
+	}
+	for name, p := range r.progs {
+		if s.progs == nil {
+			s.progs = map[string][]progSample{}
+		}
+		s.progs[name] = append(s.progs[name], progSample{float64(p.runs) / float64(ops*w), float64(p.time.Nanoseconds()) / float64(p.runs)})
 	}
 }
 
@@ -113,11 +122,18 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	if o.progStats {
+		c, err := enableProgStats()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+	}
 	fmt.Printf("Run %s, kernel %s, %d interleaved rounds, one %d MiB ring buffer per CPU for both probes.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), kernel(), o.rounds, bufBytes>>20)
 	fmt.Println("| workload | workers | probe | CPU ns/op median | CPU ns/op min | overhead/op median | overhead/op min | events/op | reader CPU ns/event | drops | unread | ready (s) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
-	var summary []string
+	var summary, progs []string
 	for _, name := range strings.Split(o.workloads, ",") {
 		wl, ok := workloadByName(strings.TrimSpace(name))
 		if !ok {
@@ -129,11 +145,12 @@ func run(ctx context.Context, o options) error {
 			if err != nil || w < 1 {
 				return fmt.Errorf("-workers %q", o.workers)
 			}
-			line, err := measure(ctx, o, peer, wl, w, ops, bufBytes)
+			line, rows, err := measure(ctx, o, peer, wl, w, ops, bufBytes)
 			if err != nil {
 				return err
 			}
 			summary = append(summary, line)
+			progs = append(progs, rows...)
 		}
 	}
 	if peer != nil {
@@ -143,14 +160,22 @@ func run(ctx context.Context, o options) error {
 			fmt.Println(l)
 		}
 	}
+	if o.progStats {
+		fmt.Println("\nBPF programs (kernel run-time statistics, each run's time includes two clock reads):")
+		fmt.Println("\n| workload | workers | probe | program | runs/op | ns/run median | ns/run min |")
+		fmt.Println("|---|---|---|---|---|---|---|")
+		for _, l := range progs {
+			fmt.Println(l)
+		}
+	}
 	return nil
 }
 
 // measure runs the rounds of one workload and worker count and prints its
-// rows; it returns the summary row.
-func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, ops, bufBytes int) (string, error) {
+// rows; it returns the summary row and the rows of -progstats.
+func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, ops, bufBytes int) (string, []string, error) {
 	if _, err := runWorkers(ctx, wl, w, max(1, ops/10)); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	base := &series{name: "none"}
 	kd := &series{name: "kdriver"}
@@ -162,7 +187,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 			return err
 		},
 		func() error {
-			r, err := runKdriver(ctx, wl, w, ops, o.preset)
+			r, err := runKdriver(ctx, wl, w, ops, o.preset, o.progStats)
 			if err != nil {
 				return fmt.Errorf("kdriver: %w", err)
 			}
@@ -172,7 +197,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	}
 	if peer != nil {
 		confs = append(confs, func() error {
-			r, err := peer.run(ctx, wl, w, ops, bufBytes)
+			r, err := peer.run(ctx, wl, w, ops, bufBytes, o.progStats)
 			if err != nil {
 				return fmt.Errorf("falco: %w", err)
 			}
@@ -184,7 +209,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 		// Rotate the order so that no configuration always runs first.
 		for j := range confs {
 			if err := confs[(i+j)%len(confs)](); err != nil {
-				return "", err
+				return "", nil, err
 			}
 		}
 	}
@@ -205,17 +230,19 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	}
 	row(base)
 	row(kd)
+	rows := progRows(wl.name, w, kd)
 	if peer == nil {
-		return "", nil
+		return "", rows, nil
 	}
 	row(fa)
+	rows = append(rows, progRows(wl.name, w, fa)...)
 	ratio := func(f func(*series) float64) float64 {
 		return f(kd) / f(fa)
 	}
 	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f |", wl.name, w,
 		ratio(func(s *series) float64 { return median(s.nsOp) - median(base.nsOp) }),
 		ratio(func(s *series) float64 { return minimum(s.nsOp) - minimum(base.nsOp) }),
-		ratio(func(s *series) float64 { return median(s.nsOp) })), nil
+		ratio(func(s *series) float64 { return median(s.nsOp) })), rows, nil
 }
 
 func kernel() string {

@@ -25,8 +25,30 @@ type result struct {
 	written uint64        // events the probe wrote
 	read    uint64        // events its reader got
 	drops   uint64
-	ready   time.Duration // from start to capturing
-	reader  time.Duration // CPU time of the reader
+	ready   time.Duration      // from start to capturing
+	reader  time.Duration      // CPU time of the reader
+	progs   map[string]progRun // -progstats: what the probe's programs ran
+}
+
+// workWithStats runs the workload; with stats, it also returns what the
+// programs of statPrograms ran meanwhile.
+func workWithStats(ctx context.Context, wl workload, w, ops int, stats bool) (time.Duration, map[string]progRun, error) {
+	var before map[string]progRun
+	if stats {
+		var err error
+		if before, err = progSnapshot(); err != nil {
+			return 0, nil, err
+		}
+	}
+	cpu, err := runWorkers(ctx, wl, w, ops)
+	if err != nil || !stats {
+		return cpu, nil, err
+	}
+	after, err := progSnapshot()
+	if err != nil {
+		return 0, nil, err
+	}
+	return cpu, progDelta(before, after), nil
 }
 
 func cpuSelf() time.Duration {
@@ -37,7 +59,7 @@ func cpuSelf() time.Duration {
 
 // runKdriver attaches kdriver's modern probe, reads and decodes every
 // event in this process while the workload runs, then drains.
-func runKdriver(ctx context.Context, wl workload, w, ops, preset int) (result, error) {
+func runKdriver(ctx context.Context, wl workload, w, ops, preset int, stats bool) (result, error) {
 	var r result
 	t0 := time.Now()
 	src, err := modern.Open(modern.Options{BufSizePreset: preset, CPUsPerBuffer: 1})
@@ -62,7 +84,7 @@ func runKdriver(ctx context.Context, wl workload, w, ops, preset int) (result, e
 			read.Add(1)
 		}
 	}()
-	r.cpu, err = runWorkers(ctx, wl, w, ops)
+	r.cpu, r.progs, err = workWithStats(ctx, wl, w, ops, stats)
 	if err == nil {
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 			st, _ := src.Stats()
@@ -125,7 +147,7 @@ var capturedLine = regexp.MustCompile(`events correctly captured\): (\d+)`)
 
 var statLine = regexp.MustCompile(`(?m)^\[\d+\] (n_evts|n_drops|n_drops_buffer_total): (\d+)$`)
 
-func (p *falcoPeer) run(ctx context.Context, wl workload, w, ops, bufBytes int) (result, error) {
+func (p *falcoPeer) run(ctx context.Context, wl workload, w, ops, bufBytes int, stats bool) (result, error) {
 	var r result
 	args := []string{"-oL", p.scapOpen, "--modern_bpf", "--cpus_for_buf", "1",
 		"--buffer_dim", strconv.Itoa(bufBytes)}
@@ -167,7 +189,7 @@ func (p *falcoPeer) run(ctx context.Context, wl workload, w, ops, bufBytes int) 
 		b, _ := io.ReadAll(br)
 		rest <- string(b)
 	}()
-	r.cpu, err = runWorkers(ctx, wl, w, ops)
+	r.cpu, r.progs, err = workWithStats(ctx, wl, w, ops, stats)
 	if err != nil {
 		return r, err
 	}

@@ -800,8 +800,8 @@ int BPF_PROG(kd_proc_exit_btf, struct task_struct *task)
 /*
  * Exec entries without a program on every syscall's entry: fentry on the
  * two syscalls' own functions runs for execve and execveat only, where a
- * sys_enter program runs for every syscall of every process (on a small VM
- * that measured ~100 ns per syscall). Same context as sys_enter (after
+ * sys_enter program runs for every syscall of every process (measured
+ * 40-60 ns per syscall on a 2-CPU VM). Same context as sys_enter (after
  * seccomp, before the syscall's work, the registers as saved), and a
  * 32-bit exec enters other functions (__ia32_compat_sys_execve,
  * __arm64_compat_sys_execve). The loader falls back to the sys_enter

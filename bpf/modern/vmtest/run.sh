@@ -39,7 +39,15 @@ for spec in "$@"; do
 	busybox=$("$vm/busybox.sh" "$arch")
 	(cd "$repo" && CGO_ENABLED=0 GOARCH="$arch" go build -o "$work/kdriver" ./cmd/kdriver &&
 		CGO_ENABLED=0 GOARCH="$arch" go test -c -tags vmguest -o "$work/modern.test" ./bpf/modern)
-	"$vm/initramfs.sh" "$work/initrd-$arch.gz" "$busybox" "$work/cases.sh" "$work/kdriver" "$work/modern.test"
+	# Kernels with BPF trampolines (amd64 5.5+, arm64 6.0+) must take the
+	# exec entries through fentry (TestExecEntryPrograms checks it).
+	{
+		case $arch:$kernel in
+		amd64:5.[5-9]* | amd64:5.1[0-9]* | *:[6-9].*) echo 'export KDRIVER_EXPECT_FENTRY=1' ;;
+		esac
+		cat "$work/cases.sh"
+	} >"$work/cases-spec.sh"
+	"$vm/initramfs.sh" "$work/initrd-$arch.gz" "$busybox" "$work/cases-spec.sh" "$work/kdriver" "$work/modern.test"
 	log=$work/console-$kernel-$arch.log
 	echo "vmtest: $kernel/$arch: booting $KREL" >&2
 	"$vm/boot.sh" "$arch" "$VMLINUZ" "$work/initrd-$arch.gz" "$log" || true
