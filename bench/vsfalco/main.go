@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/kdriver/kdriver/bpf/modern"
+	"github.com/kdriver/kdriver/events"
 )
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.StringVar(&o.workers, "workers", "1,2", "comma list of worker counts")
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies each workload's operations per worker")
 	flag.IntVar(&o.preset, "buf-size-preset", modern.DefaultBufSizePreset, "ring buffer size preset of both probes (1 MiB << (preset-1))")
+	flag.BoolVar(&o.floor, "floor", false, "also run kdriver's probe capturing no syscall (procexit only): the cost of having sys_exit traced at all, which both probes pay")
 	flag.BoolVar(&o.progStats, "progstats", false, "turn on the kernel's BPF run-time statistics and report ns per run of each probe's programs (the statistics' own clock reads then inflate the overhead columns)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -59,6 +61,7 @@ type options struct {
 	scale              float64
 	preset             int
 	progStats          bool
+	floor              bool
 }
 
 // series collects one configuration's rounds.
@@ -178,6 +181,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 		return "", nil, err
 	}
 	base := &series{name: "none"}
+	floor := &series{name: "kdriver, no syscall captured"}
 	kd := &series{name: "kdriver"}
 	fa := &series{name: "Falco"}
 	confs := []func() error{
@@ -194,6 +198,16 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 			kd.add(r, ops, w)
 			return nil
 		},
+	}
+	if o.floor {
+		confs = append(confs, func() error {
+			r, err := runKdriverTypes(ctx, wl, w, ops, o.preset, o.progStats, []events.Type{events.TypeProcExit})
+			if err != nil {
+				return fmt.Errorf("kdriver (floor): %w", err)
+			}
+			floor.add(r, ops, w)
+			return nil
+		})
 	}
 	if peer != nil {
 		confs = append(confs, func() error {
@@ -229,6 +243,9 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 			wl.name, w, s.name, median(s.nsOp), minimum(s.nsOp), over, overMin, evs, rate, drops, short, ready)
 	}
 	row(base)
+	if o.floor {
+		row(floor)
+	}
 	row(kd)
 	rows := progRows(wl.name, w, kd)
 	if peer == nil {

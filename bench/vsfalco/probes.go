@@ -60,9 +60,14 @@ func cpuSelf() time.Duration {
 // runKdriver attaches kdriver's modern probe, reads and decodes every
 // event in this process while the workload runs, then drains.
 func runKdriver(ctx context.Context, wl workload, w, ops, preset int, stats bool) (result, error) {
+	return runKdriverTypes(ctx, wl, w, ops, preset, stats, nil)
+}
+
+// runKdriverTypes is runKdriver capturing types only (nil: all).
+func runKdriverTypes(ctx context.Context, wl workload, w, ops, preset int, stats bool, types []events.Type) (result, error) {
 	var r result
 	t0 := time.Now()
-	src, err := modern.Open(modern.Options{BufSizePreset: preset, CPUsPerBuffer: 1})
+	src, err := modern.Open(modern.Options{BufSizePreset: preset, CPUsPerBuffer: 1, Types: types})
 	if err != nil {
 		return r, err
 	}
