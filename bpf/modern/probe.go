@@ -316,7 +316,25 @@ func (p *Probe) attachExecFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) er
 			delete(spec.Programs, name)
 		}
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: p.coll.Maps, Cache: cache})
+	// Every map of the probe, shared: p.coll keeps only those Assign did
+	// not move to p.maps (.rodata); a map left out here would be created
+	// anew and empty (a filter without entries, buffers nobody reads).
+	maps := map[string]*ebpf.Map{
+		probeMapCounters:      p.maps.Counters,
+		probeMapExecPending:   p.maps.ExecPending,
+		probeMapRingbufs:      p.maps.Ringbufs,
+		probeMapScratch:       p.maps.Scratch,
+		probeMapSyscallFilter: p.maps.SyscallFilter,
+	}
+	for name, m := range p.coll.Maps {
+		maps[name] = m
+	}
+	for name := range spec.Maps {
+		if maps[name] == nil {
+			return fmt.Errorf("map %s of the fentry programs: not among the probe's", name)
+		}
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: maps, Cache: cache})
 	if err != nil {
 		return err
 	}
