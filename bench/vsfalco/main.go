@@ -157,8 +157,8 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if peer != nil {
-		fmt.Println("\n| workload | workers | kdriver/Falco overhead per op (median) | (fastest runs) | kdriver/Falco ns/op (median) |")
-		fmt.Println("|---|---|---|---|---|")
+		fmt.Println("\n| workload | workers | kdriver/Falco overhead per op (median) | (fastest runs) | per-round overhead ratio, quartiles | kdriver/Falco ns/op (median) |")
+		fmt.Println("|---|---|---|---|---|---|")
 		for _, l := range summary {
 			fmt.Println(l)
 		}
@@ -256,10 +256,29 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	ratio := func(f func(*series) float64) float64 {
 		return f(kd) / f(fa)
 	}
-	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f |", wl.name, w,
+	// The spread: each round's kdriver and Falco overheads against that
+	// round's baseline (the three ran back to back).
+	var per []float64
+	for i := range min(len(kd.nsOp), len(fa.nsOp), len(base.nsOp)) {
+		if fo := fa.nsOp[i] - base.nsOp[i]; fo > 0 {
+			per = append(per, (kd.nsOp[i]-base.nsOp[i])/fo)
+		}
+	}
+	return fmt.Sprintf("| %s | %d | %.2f | %.2f | %.2f–%.2f | %.2f |", wl.name, w,
 		ratio(func(s *series) float64 { return median(s.nsOp) - median(base.nsOp) }),
 		ratio(func(s *series) float64 { return minimum(s.nsOp) - minimum(base.nsOp) }),
+		quantile(per, 0.25), quantile(per, 0.75),
 		ratio(func(s *series) float64 { return median(s.nsOp) })), rows, nil
+}
+
+// quantile is the q-quantile of v (nearest rank), 0 for none.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[int(q*float64(len(s)-1)+0.5)]
 }
 
 func kernel() string {
