@@ -805,8 +805,8 @@ int BPF_PROG(kd_proc_exit_btf, struct task_struct *task)
  * seccomp, before the syscall's work, the registers as saved), and a
  * 32-bit exec enters other functions (__ia32_compat_sys_execve,
  * __arm64_compat_sys_execve). The loader falls back to the sys_enter
- * program when these do not load or attach (no trampolines: arm64 before
- * 6.0; no such function in the kernel's BTF).
+ * program when these do not load or attach (no trampolines on kernel
+ * functions: arm64 before 6.4; no such function in the kernel's BTF).
  */
 #if defined(__TARGET_ARCH_arm64)
 #define KD_SYSCALL_FN(name)	"fentry/__arm64_sys_" #name

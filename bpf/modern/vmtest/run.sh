@@ -39,11 +39,13 @@ for spec in "$@"; do
 	busybox=$("$vm/busybox.sh" "$arch")
 	(cd "$repo" && CGO_ENABLED=0 GOARCH="$arch" go build -o "$work/kdriver" ./cmd/kdriver &&
 		CGO_ENABLED=0 GOARCH="$arch" go test -c -tags vmguest -o "$work/modern.test" ./bpf/modern)
-	# Kernels with BPF trampolines (amd64 5.5+, arm64 6.0+) must take the
-	# exec entries through fentry (TestExecEntryPrograms checks it).
+	# Kernels whose BPF trampolines attach to kernel functions (amd64 5.5+;
+	# arm64 6.4+, with ftrace direct calls: 6.1 arm64 refuses) must take
+	# the exec entries through fentry (TestExecEntryPrograms checks it).
 	{
 		case $arch:$kernel in
-		amd64:5.[5-9]* | amd64:5.1[0-9]* | *:[6-9].*) echo 'export KDRIVER_EXPECT_FENTRY=1' ;;
+		amd64:5.[5-9]* | amd64:5.1[0-9]* | amd64:[6-9].* | \
+			arm64:6.[4-9]* | arm64:6.[1-9][0-9]* | arm64:[7-9].*) echo 'export KDRIVER_EXPECT_FENTRY=1' ;;
 		esac
 		cat "$work/cases.sh"
 	} >"$work/cases-spec.sh"
