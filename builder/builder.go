@@ -463,7 +463,8 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	}
 	sum := sha256.Sum256(r.Artifact)
 	res.SHA256 = hex.EncodeToString(sum[:])
-	m, _ := json.MarshalIndent(record{Target: t.Name, SHA256: res.SHA256, Backend: be.Name(), Compiler: cc.Text}, "", "  ")
+	// the compiler as reported (a probe's names clang), for cached reports and the index
+	m, _ := json.MarshalIndent(record{Target: t.Name, SHA256: res.SHA256, Backend: be.Name(), Compiler: res.Compiler}, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "record.json"), m, 0o644); err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package builder
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +65,49 @@ func TestEBPFKindKeyAndName(t *testing.T) {
 	}
 	if c16.String() != "clang 16.0.6" {
 		t.Errorf("clang names itself %q", c16.String())
+	}
+}
+
+// A probe's report names clang and the kernel's gcc (which only runs
+// kbuild's checks) when it is built, when it is served from the cache, and
+// in the index entry `kdriver artifact push` publishes: the clang is what
+// made the object.
+func TestEBPFCompilerRecorded(t *testing.T) {
+	targets := fakeTargets(t, 1)
+	work, src := t.TempDir(), helloSource(t)
+	build := func() *Report {
+		t.Helper()
+		dir := filepath.Join(work, "headers")
+		b, err := New(Options{
+			Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
+			Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return &fakeBackend{}, nil },
+			Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
+			OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+			DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
+			Verify: func(string, matrix.Target) error { return nil },
+			Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := b.Run(context.Background(), targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	const want = "clang 16.0.6, kbuild with gcc-12 (Debian 12.2.0-14) 12.2.0"
+	for _, status := range []string{StatusBuilt, StatusCached} {
+		r := build().Results[0]
+		if r.Status != status || r.Compiler != want {
+			t.Errorf("%s: status %s, compiler %q, want %q", status, r.Status, r.Compiler, want)
+		}
+		var e artifacts.Entry
+		if b, err := os.ReadFile(r.Artifact + ".json"); err != nil || json.Unmarshal(b, &e) != nil {
+			t.Fatalf("entry of %s: %v", r.Artifact, err)
+		}
+		if e.Build["compiler"] != want {
+			t.Errorf("%s: index entry compiler %q, want %q", status, e.Build["compiler"], want)
+		}
 	}
 }

@@ -8,7 +8,9 @@
 //     a raw `make -C KDIR M=` on the same assembled tree;
 //   - a matrix of 4 kernels (6.1 and 6.12, amd64 and arm64) at -j2 against -j1;
 //   - Falco's module from sid's falcosecurity-scap-dkms (a driver kit) for
-//     the amd64 kernels, the builder against raw make in the DKMS source.
+//     the amd64 kernels, the builder against raw make in the DKMS source;
+//   - kdriver's legacy eBPF probe for 6.1 amd64 (kind ebpf) against its
+//     kbuild invocation by hand (-only ebpf: this one alone).
 //
 // It needs the local mirror of scripts/setup-builder.sh, served here on
 // 127.0.0.1. Run from the repository root: go run ./bench/builder
@@ -39,6 +41,7 @@ import (
 
 func main() {
 	repeat := flag.Int("repeat", 3, "runs of each measurement (the fastest is kept)")
+	only := flag.String("only", "", "only this measurement: ebpf (the legacy eBPF probe against raw make)")
 	flag.Parse()
 	ctx := context.Background()
 	cache := os.Getenv("KDRIVER_CACHE")
@@ -76,6 +79,11 @@ func main() {
 	hdir := filepath.Join(work, "headers")
 	store := &headers.Store{Dir: hdir, Cache: &download.Cache{Dir: hdir, Client: &http.Client{}}}
 	src := builder.Source{Dir: "kmod/src", Extra: []string{"events/c/kd_event.h"}, Module: "kdriver"}
+
+	if *only == "ebpf" {
+		printProbe(ctx, *repeat, work, store, targets)
+		return
+	}
 
 	// 1. Extraction of the biggest package.
 	var common matrix.Package
@@ -163,6 +171,20 @@ func main() {
 	fmt.Printf("| Falco's scap.ko (%s) for the %d amd64 kernels (trees cached) | Builder.Run with the kit, -j2 %s | raw `make -j2` per kernel in the DKMS source %s | %.2f× |\n",
 		fdeb, fn, ms(fb), ms(fraw), fb.Seconds()/fraw.Seconds())
 	fmt.Println()
+	printProbe(ctx, *repeat, work, store, targets)
+}
+
+// printProbe measures and prints the legacy eBPF probe's row.
+func printProbe(ctx context.Context, repeat int, work string, store *headers.Store, targets []matrix.Target) {
+	t := pick(targets, "x86_64", "6.1.")
+	pb, praw, clang := probeOne(ctx, repeat, work, store, t)
+	fmt.Printf("### The legacy eBPF probe against raw make\n\n")
+	fmt.Printf("Machine: %s, %d CPUs, %s; %s, load average %s. Measured by `go run ./bench/builder -only ebpf -repeat %d`\n",
+		cpuModel(), runtime.NumCPU(), goVersion(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAvg(), repeat)
+	fmt.Printf("(alternately, the fastest of each kept).\n\n")
+	fmt.Printf("| measurement | kdriver | peer | ratio |\n|---|---|---|---|\n")
+	fmt.Printf("| build kdriver's legacy eBPF probe for %s with %s (tree cached) | Builder.Run, kind ebpf, local backend %s | raw `make -C KDIR M= CLANG= LLC=` %s | %.2f× |\n\n",
+		t.KernelRelease, clang, ms(pb), ms(praw), pb.Seconds()/praw.Seconds())
 }
 
 func pick(ts []matrix.Target, arch, prefix string) matrix.Target {

@@ -9,7 +9,7 @@ import (
 )
 
 // The testdata objects are this package's probe built against Debian's
-// 6.1.0-57 headers (scripts/vm/build-ebpf.sh, KD_DRIVER_VERSION=testdata).
+// 6.1.0-57 headers (kdriver --driver-version testdata build --kind ebpf).
 const (
 	amd64Probe = "testdata/kdriver-6.1.0-57-amd64.o"
 	arm64Probe = "testdata/kdriver-6.1.0-57-arm64.o"
