@@ -12,6 +12,7 @@
 package kube
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -41,11 +42,14 @@ const (
 )
 
 // runName is the DNS-1123 name of a run's Job and ConfigMap: a hash of
-// what it builds, so that two commands building the same matrix meet on
-// one Job instead of building twice.
+// what it builds (to recognise a run) and a random part, because the pods
+// of an earlier run's Job, deleted in the background, may still be there
+// with its labels.
 func runName(keys []string) string {
 	h := sha256.Sum256([]byte(strings.Join(keys, "\n")))
-	return "kdriver-build-" + hex.EncodeToString(h[:])[:16]
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return "kdriver-build-" + hex.EncodeToString(h[:])[:10] + "-" + hex.EncodeToString(r[:])
 }
 
 // JobSpec is the Indexed Job of a run building n targets (exported for
