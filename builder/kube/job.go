@@ -58,10 +58,9 @@ func (m *Matrix) JobSpec(name string, n int) *batchv1.Job {
 	no, yes := false, true
 	completions := int32(n)
 	parallelism := int32(max(1, min(m.Jobs, n)))
+	// A failed or killed pod is retried on its own index (backoffLimit
+	// defaults to unlimited beside it).
 	perIndex := int32(max(0, m.Retries))
-	// Kubernetes requires a backoffLimit with backoffLimitPerIndex; the
-	// per-index limit is the one that decides.
-	backoff := int32(n * (int(perIndex) + 1))
 	indexed := batchv1.IndexedCompletion
 	replace := batchv1.Failed // one pod per index at a time: a killed pod is gone before the next pushes
 	nobody := int64(65534)
@@ -105,7 +104,6 @@ func (m *Matrix) JobSpec(name string, n int) *batchv1.Job {
 			Completions:          &completions,
 			Parallelism:          &parallelism,
 			BackoffLimitPerIndex: &perIndex,
-			BackoffLimit:         &backoff,
 			PodReplacementPolicy: &replace,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
