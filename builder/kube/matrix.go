@@ -84,9 +84,11 @@ type todo struct {
 }
 
 // plan fills in the report's cached, skipped and refused targets from the
-// registry and returns the targets to build, in index order.
-func (m *Matrix) plan(ctx context.Context, b Planner, targets []matrix.Target, rep *builder.Report) ([]todo, error) {
+// registry and returns the targets to build, in index order, and the
+// entries of the cached ones.
+func (m *Matrix) plan(ctx context.Context, b Planner, targets []matrix.Target, rep *builder.Report) ([]todo, []artifacts.Entry, error) {
 	var out []todo
+	var cached []artifacts.Entry
 	for i, t := range targets {
 		key := b.Key(t)
 		r := &rep.Results[i]
@@ -104,23 +106,24 @@ func (m *Matrix) plan(ctx context.Context, b Planner, targets []matrix.Target, r
 		switch {
 		case err == nil && e.Build["cache_key"] == key:
 			r.Status, r.Artifact, r.SHA256, r.Compiler = builder.StatusCached, ref, e.SHA256, e.Build["compiler"]
+			cached = append(cached, e)
 			continue
 		case err == nil:
 			m.log().Info("registry holds another build, building again", "target", t.Name, "cache_key", e.Build["cache_key"], "want", key)
 		case !errors.Is(err, artifacts.ErrNotFound):
-			return nil, fmt.Errorf("kubernetes: %s: %w", t.Name, err)
+			return nil, nil, fmt.Errorf("kubernetes: %s: %w", t.Name, err)
 		}
 		r.Status = builder.StatusToBuild
 		out = append(out, todo{t: t, key: key, id: id, res: r})
 	}
-	return out, nil
+	return out, cached, nil
 }
 
 // Plan reports which targets the registry holds for their inputs and
 // which a run would build; nothing is scheduled.
 func (m *Matrix) Plan(ctx context.Context, b Planner, targets []matrix.Target) (*builder.Report, error) {
 	rep := &builder.Report{Results: make([]builder.TargetResult, len(targets))}
-	if _, err := m.plan(ctx, b, targets, rep); err != nil {
+	if _, _, err := m.plan(ctx, b, targets, rep); err != nil {
 		return nil, err
 	}
 	count(rep)
@@ -135,24 +138,28 @@ func (m *Matrix) Plan(ctx context.Context, b Planner, targets []matrix.Target) (
 func (m *Matrix) Run(ctx context.Context, b Planner, targets []matrix.Target) (*builder.Report, error) {
 	start := time.Now()
 	rep := &builder.Report{Results: make([]builder.TargetResult, len(targets))}
-	todos, err := m.plan(ctx, b, targets, rep)
+	todos, entries, err := m.plan(ctx, b, targets, rep)
 	if err != nil {
 		return nil, err
 	}
 	if len(todos) > 0 {
-		m.log().Info("scheduling builds", "targets", len(todos), "parallelism", max(1, min(m.Jobs, len(todos))), "cached", len(targets)-len(todos))
+		m.log().Info("scheduling builds", "targets", len(todos), "parallelism", max(1, min(m.Jobs, len(todos))), "cached", len(entries))
 		err = m.run(ctx, todos)
-		var built []artifacts.Entry
 		for _, td := range todos {
 			if td.res.Status == builder.StatusBuilt {
-				e, _, _ := m.Registry.Entry(ctx, td.id)
-				built = append(built, e)
+				if e, _, eerr := m.Registry.Entry(ctx, td.id); eerr == nil {
+					entries = append(entries, e)
+				}
 			}
 		}
-		if len(built) > 0 {
-			if ierr := m.Registry.AddToIndex(context.WithoutCancel(ctx), built); ierr != nil {
-				err = errors.Join(err, fmt.Errorf("kubernetes: index: %w", ierr))
-			}
+	} else {
+		m.log().Info("nothing to build: every target is in the registry for its inputs", "cached", len(entries))
+	}
+	// The cached ones too: a run cut short, or another run's index write
+	// racing with ours, left them out; this rerun puts them back.
+	if len(entries) > 0 {
+		if ierr := m.Registry.AddToIndex(context.WithoutCancel(ctx), entries); ierr != nil {
+			err = errors.Join(err, fmt.Errorf("kubernetes: index: %w", ierr))
 		}
 	}
 	count(rep)

@@ -247,8 +247,8 @@ func TestRunBuildsMissingTargetsAsOneIndexedJob(t *testing.T) {
 		t.Errorf("target: %+v", r)
 	}
 	ix, err := reg.IndexFor(context.Background(), "kdriver", "0.1.0", "x86_64")
-	if err != nil || len(ix.Artifacts) != 2 {
-		t.Errorf("index after the run: %+v, %v; want the 2 built (the cached one was pushed without it)", ix, err)
+	if err != nil || len(ix.Artifacts) != 3 {
+		t.Errorf("index after the run: %+v, %v; want the 2 built and the cached one (pushed without the index)", ix, err)
 	}
 	if l := leftovers(t, cs); len(l) != 0 {
 		t.Errorf("left behind: %v", l)
@@ -256,8 +256,8 @@ func TestRunBuildsMissingTargetsAsOneIndexedJob(t *testing.T) {
 }
 
 // A rerun with unchanged inputs finds every artifact in the registry with
-// its cache key and creates no Job (so no pod); a changed input (another
-// key) is built again.
+// its cache key and creates no Job (so no pod), and lists them in the
+// registry's index; a changed input (another key) is built again.
 func TestRerunSchedulesNoPod(t *testing.T) {
 	reg, repo := testRegistry(t)
 	p := planner{}
@@ -274,6 +274,9 @@ func TestRerunSchedulesNoPod(t *testing.T) {
 		if a.GetVerb() == "create" {
 			t.Errorf("rerun created a %s", a.GetResource().Resource)
 		}
+	}
+	if ix, err := reg.IndexFor(context.Background(), "kdriver", "0.1.0", "x86_64"); err != nil || len(ix.Artifacts) != 2 {
+		t.Errorf("index after the rerun: %+v, %v; want both", ix, err)
 	}
 	changed := planner{salt: "new-source-"}
 	rep, err = newMatrix(cs, reg, repo).Run(context.Background(), changed, ts)
