@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func BuilderImage(t testing.TB, suite string, pkgs []string) (file, ref string) 
 	t.Helper()
 	ref = "kdriver.local/" + builder.ImageName(suite, pkgs)
 	dir := filepath.Join(cacheDir(), "k8s", "images")
-	file = filepath.Join(dir, filepath.Base(ref)+".tar")
+	file = filepath.Join(dir, strings.ReplaceAll(filepath.Base(ref), ":", "_")+".tar")
 	if _, err := os.Stat(file); err == nil {
 		return file, ref
 	}
