@@ -114,7 +114,7 @@ func (m *Matrix) JobSpec(name string, n int) *batchv1.Job {
 					// The registry and the mirror are reached from the
 					// pod's network; on a loopback-only test cluster that
 					// is the node's (HostNetwork).
-					HostNetwork:     m.HostNetwork,
+					HostNetwork: m.HostNetwork,
 					// No fsGroup: it makes the emptyDirs set-gid, and the
 					// builder refuses a header tree under a set-id folder
 					// (found on the cluster); emptyDirs are 0777 anyway.
