@@ -289,6 +289,14 @@ func (s *OCIStore) Push(ctx context.Context, e Entry, r io.Reader) (Descriptor, 
 }
 
 func (s *OCIStore) push(ctx context.Context, e Entry, r io.Reader) (Descriptor, error) {
+	d, err := s.pushArtifact(ctx, e, r)
+	if err != nil {
+		return d, err
+	}
+	return d, s.addToIndex(ctx, []Entry{e})
+}
+
+func (s *OCIStore) pushArtifact(ctx context.Context, e Entry, r io.Reader) (Descriptor, error) {
 	id := e.ID()
 	d := Descriptor{Store: s.Name(), Size: e.Size, Digest: "sha256:" + e.SHA256}
 	repo, err := s.repository(id.DriverName)
@@ -317,17 +325,7 @@ func (s *OCIStore) push(ctx context.Context, e Entry, r io.Reader) (Descriptor, 
 		return d, err
 	}
 	d.Source = repo.Digest(md.String()).String()
-	// The index is read, changed and written back: concurrent publishers of
-	// one driver version/arch must be serialised by the caller (CI job).
-	ix, err := s.readIndex(ctx, id.DriverName, id.DriverVersion, id.Arch, false)
-	if errors.Is(err, ErrNotFound) {
-		ix, err = &Index{Schema: IndexSchema, DriverVersion: id.DriverVersion, Arch: id.Arch}, nil
-	}
-	if err != nil {
-		return d, err
-	}
-	ix.Put(e)
-	return d, s.WriteIndex(ctx, id.DriverName, ix)
+	return d, nil
 }
 
 func (s *OCIStore) putArtifact(ctx context.Context, tag name.Tag, artifactType string, config v1.Layer, layers []v1.Layer, layerAnn []map[string]string, ann map[string]string) (v1.Hash, error) {

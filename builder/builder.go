@@ -292,6 +292,12 @@ func (b *Builder) Plan(targets []matrix.Target) *Report {
 	return rep
 }
 
+// Check refuses a target that cannot be built as named (see check).
+func (b *Builder) Check(t matrix.Target) error { return b.check(t) }
+
+// Skip says why the kit does not build for t ("" when it does).
+func (b *Builder) Skip(t matrix.Target) string { return b.skip(t) }
+
 // skip says why the kit does not build for t ("" when it does).
 func (b *Builder) skip(t matrix.Target) string {
 	if b.opts.Kit == nil {

@@ -16,17 +16,15 @@ var ErrMode = errors.New("unknown backend policy")
 
 // Backends are what a policy chooses from.
 type Backends struct {
-	Local  Backend
-	Docker Backend
-	// Kubernetes makes the kubernetes backend; only the kubernetes policy
-	// calls it (it reads a kubeconfig).
-	Kubernetes func() (Backend, error)
-	HostArch   string // kernel spelling (x86_64)
-	Logger     *slog.Logger
+	Local    Backend
+	Docker   Backend
+	HostArch string // kernel spelling (x86_64)
+	Logger   *slog.Logger
 }
 
-// Choose returns the backend policy mode: local, docker, kubernetes, or
-// auto (local when the host has the headers' compiler, else docker).
+// Choose returns the backend policy mode: local, docker, kubernetes (the
+// local toolchain of a build pod), or auto (local when the host has the
+// headers' compiler, else docker).
 func Choose(mode string, b Backends) (ChooseBackend, error) {
 	one := func(be Backend) ChooseBackend {
 		return func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil }
@@ -51,11 +49,9 @@ func Choose(mode string, b Backends) (ChooseBackend, error) {
 			return b.Docker, nil
 		}, nil
 	case "kubernetes":
-		k, err := b.Kubernetes()
-		if err != nil {
-			return nil, err
-		}
-		return one(k), nil
+		// The command schedules pods (package kube) and never builds; in
+		// a build pod the host is the builder image: its toolchain.
+		return one(podBackend{b.Local}), nil
 	}
 	return nil, ErrMode
 }
@@ -74,3 +70,9 @@ func DebootstrapMirror(hostRoot fs.FS) string {
 	}
 	return ""
 }
+
+// podBackend is the local backend inside a kubernetes build pod, named so
+// in reports and build records.
+type podBackend struct{ Backend }
+
+func (podBackend) Name() string { return "kubernetes" }

@@ -111,8 +111,7 @@ func (d *Docker) Image(ctx context.Context, suite string, pkgs []string) (string
 	if suite == "" {
 		return "", fmt.Errorf("docker: target has no suite to make a builder image from: %w", ErrBackendUnavailable)
 	}
-	h := sha256.Sum256([]byte(strings.Join(pkgs, " ")))
-	name := "kdriver-builder:" + suite + "-" + hex.EncodeToString(h[:])[:12]
+	name := ImageName(suite, pkgs)
 	d.mu.Lock()
 	if d.images == nil {
 		d.images = map[string]*sync.Mutex{}
@@ -132,9 +131,6 @@ func (d *Docker) Image(ctx context.Context, suite string, pkgs []string) (string
 	if d.Mirror == "" {
 		return "", fmt.Errorf("docker: image %s missing and no Debian mirror to debootstrap it from: give --debootstrap-mirror: %w", name, ErrBackendUnavailable)
 	}
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return "", fmt.Errorf("docker: making image %s needs debootstrap: apt-get install debootstrap: %w", name, ErrBackendUnavailable)
-	}
 	if err := os.MkdirAll(d.ImageDir, 0o755); err != nil {
 		return "", err
 	}
@@ -144,9 +140,8 @@ func (d *Docker) Image(ctx context.Context, suite string, pkgs []string) (string
 	}
 	defer os.RemoveAll(rootfs)
 	d.log().Info("making builder image", "image", name, "suite", suite, "packages", strings.Join(pkgs, ","))
-	boot := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(pkgs, ","), suite, rootfs, d.Mirror)
-	if out, err := boot.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker: debootstrap %s: %w: %s", suite, err, lastLines(out, 5))
+	if err := Debootstrap(ctx, d.Mirror, suite, pkgs, rootfs); err != nil {
+		return "", fmt.Errorf("docker: %w", err)
 	}
 	// tar the rootfs into `docker import`, without a shell in between.
 	tarCmd := exec.CommandContext(ctx, "tar", "-C", rootfs, "--numeric-owner", "-c", ".")
@@ -169,6 +164,27 @@ func (d *Docker) Image(ctx context.Context, suite string, pkgs []string) (string
 		return "", fmt.Errorf("tar %s: %w", rootfs, tarErr)
 	}
 	return name, nil
+}
+
+// ImageName is the builder image of a suite and package set:
+// kdriver-builder:<suite>-<hash of the packages>.
+func ImageName(suite string, pkgs []string) string {
+	h := sha256.Sum256([]byte(strings.Join(pkgs, " ")))
+	return "kdriver-builder:" + BaseSuite(suite) + "-" + hex.EncodeToString(h[:])[:12]
+}
+
+// Debootstrap makes a builder image's root file system in rootfs: a
+// minimal install of suite from mirror with pkgs (the docker backend
+// imports it; a Kubernetes cluster's nodes get it as an image).
+func Debootstrap(ctx context.Context, mirror, suite string, pkgs []string, rootfs string) error {
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		return fmt.Errorf("making a builder image needs debootstrap: apt-get install debootstrap: %w", ErrBackendUnavailable)
+	}
+	boot := exec.CommandContext(ctx, "debootstrap", "--variant=minbase", "--include="+strings.Join(pkgs, ","), BaseSuite(suite), rootfs, mirror)
+	if out, err := boot.CombinedOutput(); err != nil {
+		return fmt.Errorf("debootstrap %s: %w: %s", suite, err, lastLines(out, 5))
+	}
+	return nil
 }
 
 // Build implements Backend.

@@ -4,7 +4,9 @@
 # the cluster's certificates, and kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubelet built from the Go module proxy into
 # $KDRIVER_CACHE/k8s (scripts/k8s/build.sh; ~10 min cold, nothing warm).
-# Idempotent. Needs root.
+# The matrix test on the cluster (deploy/kubernetes TestCluster/MatrixJobs)
+# also takes the builder mirror and debootstrap of setup-builder.sh and the
+# docker-registry of setup-stores.sh. Idempotent. Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 

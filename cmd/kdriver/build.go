@@ -51,6 +51,7 @@ type buildOptions struct {
 	Shard       string
 	Kind        string
 	mirror      mirrorFlags
+	kube        kubeFlags
 
 	// which identity flags the user set (a kit's own say otherwise)
 	named, versioned, moduled bool
@@ -107,7 +108,7 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs := cmd.Flags()
 	fs.StringVar(&o.Matrix, "matrix", "", "matrix `FILE` (YAML or JSON) of the targets to build")
 	fs.StringArrayVar(&o.Targets, "target", nil, "only the matrix target with this `NAME`; repeatable")
-	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker (builder images kdriver makes), kubernetes (a Job per target, hostPath volumes), or auto (local when the host has the headers' compiler, else docker)")
+	fs.StringVar(&o.Backend, "backend", "auto", "where builds run: local (host toolchain), docker (builder images kdriver makes), kubernetes (an Indexed Job on a cluster, pushing to the oci:// --repo; see docs/kubernetes.md), or auto (local when the host has the headers' compiler, else docker)")
 	fs.IntVarP(&o.Jobs, "jobs", "j", 1, "targets built in parallel")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a failed target")
 	fs.StringVar(&o.Source, "source", "", "driver source: a DKMS folder (dkms.conf and a kbuild Makefile), a .deb holding one under /usr/src, a falcosecurity/libs driver/ `PATH` (configured with --driver-name, --driver-version, --device-name), or kdriver's module folder (default: the source carried in this binary)")
@@ -124,8 +125,9 @@ layout (<driver version>/<arch>/<name>), ready for "kdriver artifact push".`,
 	fs.StringVar(&o.Shard, "shard", "", "build only shard `I/N` of the targets (0 ≤ I < N, by target name), to split a matrix across machines")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` for --backend kubernetes (default $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.Namespace, "namespace", "default", "namespace of the build Jobs")
+	o.kube.bind(cmd)
 	o.mirror.bind(cmd)
-	cmd.AddCommand(newBuildMatrixCmd(g))
+	cmd.AddCommand(newBuildMatrixCmd(g), newCopySelfCmd())
 	return cmd
 }
 
@@ -257,6 +259,9 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if err := o.kube.validate(g, o); err != nil {
+		return err
+	}
 	targets, err := o.targets(ctx, g)
 	if err != nil {
 		return err
@@ -264,62 +269,26 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 	if targets, err = shard(targets, o.Shard); err != nil {
 		return err
 	}
-	k, err := o.kit(ctx, g)
-	if err != nil {
-		return err
-	}
-	var src builder.Source
-	name, version := g.DriverName, g.DriverVersion
-	kind := artifacts.Kind(o.Kind)
-	var clang builder.Clang
-	if kind == artifacts.KindEBPF {
-		if clang, err = builder.HostClang(ctx); err != nil {
+	var wantKey string
+	if o.kube.Worker {
+		if targets, wantKey, err = o.kube.workerTarget(targets); err != nil {
 			return err
 		}
 	}
-	switch {
-	case k != nil:
-		name, version = "", "" // the kit's
-	case kind == artifacts.KindEBPF:
-		if src, err = o.probeSource(version); err != nil {
-			return err
-		}
-	default:
-		if src, err = o.source(); err != nil {
-			return err
-		}
-	}
-	cache, err := filepath.Abs(o.cacheDir())
-	if err != nil {
-		return err
-	}
-	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
-	if err != nil {
-		return err
-	}
-	choose, err := o.chooser(g, cache)
-	if err != nil {
-		return err
-	}
-	b, err := builder.New(builder.Options{
-		Headers: &headers.Store{
-			Dir: filepath.Join(cache, "headers"), Logger: g.logger,
-			Cache: &download.Cache{Dir: filepath.Join(cache, "headers"), Client: client},
-		},
-		Choose: choose, Mode: o.Backend, Source: src, Kit: k,
-		OutDir: o.OutputDir, CacheDir: filepath.Join(cache, "builds"),
-		Jobs: o.Jobs, Retries: o.Retries,
-		DriverName: name, DriverVersion: version, HostArch: hostArch(), Logger: g.logger,
-		Kind: kind, Clang: clang,
-	})
+	b, err := o.builder(ctx, g)
 	if err != nil {
 		return err
 	}
 	var rep *builder.Report
 	var runErr error
-	if o.DryRun {
+	switch {
+	case o.kube.Worker:
+		return runBuildWorker(ctx, g, o, b, targets[0], wantKey)
+	case o.Backend == "kubernetes":
+		rep, runErr = runKubernetes(ctx, g, o, b, targets)
+	case o.DryRun:
 		rep = b.Plan(targets)
-	} else {
+	default:
 		rep, runErr = b.Run(ctx, targets)
 	}
 	if rep == nil {
@@ -340,6 +309,60 @@ func runBuild(ctx context.Context, g *globals, o *buildOptions) error {
 		printBuildReport(g.stdout, rep, o.DryRun)
 	}
 	return runErr
+}
+
+// builder makes the Builder of the flags: the driver (kit, source or
+// probe), the caches, the backend policy.
+func (o *buildOptions) builder(ctx context.Context, g *globals) (*builder.Builder, error) {
+	k, err := o.kit(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	var src builder.Source
+	name, version := g.DriverName, g.DriverVersion
+	kind := artifacts.Kind(o.Kind)
+	var clang builder.Clang
+	if kind == artifacts.KindEBPF {
+		if clang, err = builder.HostClang(ctx); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case k != nil:
+		name, version = "", "" // the kit's
+	case kind == artifacts.KindEBPF:
+		if src, err = o.probeSource(version); err != nil {
+			return nil, err
+		}
+	default:
+		if src, err = o.source(); err != nil {
+			return nil, err
+		}
+	}
+	cache, err := filepath.Abs(o.cacheDir())
+	if err != nil {
+		return nil, err
+	}
+	client, err := artifacts.NewHTTPClient(artifacts.HTTPOptions{}, false)
+	if err != nil {
+		return nil, err
+	}
+	choose, err := o.chooser(g, cache)
+	if err != nil {
+		return nil, err
+	}
+	b, err := builder.New(builder.Options{
+		Headers: &headers.Store{
+			Dir: filepath.Join(cache, "headers"), Logger: g.logger,
+			Cache: &download.Cache{Dir: filepath.Join(cache, "headers"), Client: client},
+		},
+		Choose: choose, Mode: o.Backend, Source: src, Kit: k,
+		OutDir: o.OutputDir, CacheDir: filepath.Join(cache, "builds"),
+		Jobs: o.Jobs, Retries: o.Retries,
+		DriverName: name, DriverVersion: version, HostArch: hostArch(), Logger: g.logger,
+		Kind: kind, Clang: clang,
+	})
+	return b, err
 }
 
 // hostArch is the arch kdriver runs on, in the kernel's spelling.
@@ -511,9 +534,7 @@ func (o *buildOptions) chooser(g *globals, cache string) (builder.ChooseBackend,
 		docker.Mirror = builder.DebootstrapMirror(os.DirFS(g.HostRoot))
 	}
 	choose, err := builder.Choose(o.Backend, builder.Backends{
-		Local: &builder.Local{}, Docker: docker,
-		Kubernetes: func() (builder.Backend, error) { return kubernetesBackend(o, cache) },
-		HostArch:   hostArch(), Logger: g.logger,
+		Local: &builder.Local{}, Docker: docker, HostArch: hostArch(), Logger: g.logger,
 	})
 	if errors.Is(err, builder.ErrMode) {
 		return nil, usageError{fmt.Sprintf("--backend %q: want local, docker, kubernetes or auto", o.Backend)}

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kdriver/kdriver/builder/debian"
@@ -97,7 +101,19 @@ func TestBuildScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":    cmdExits,
+			"registry": cmdRegistry,
 		},
 	})
+}
+
+// cmdRegistry is `registry`: an in-memory OCI registry on 127.0.0.1 for
+// the rest of the script, its address in $REGISTRY.
+func cmdRegistry(ts *testscript.TestScript, neg bool, _ []string) {
+	if neg {
+		ts.Fatalf("usage: registry")
+	}
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	ts.Defer(s.Close)
+	ts.Setenv("REGISTRY", strings.TrimPrefix(s.URL, "http://"))
 }

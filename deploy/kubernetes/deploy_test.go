@@ -93,14 +93,22 @@ func find(t *testing.T, objs []runtime.Object) (*appsv1.DaemonSet, *corev1.Confi
 	return ds, cm
 }
 
-// TestDaemonSet deploys the DaemonSet on the test cluster: with the modern
+// TestCluster starts the test cluster once (its start is most of the
+// cost) for the DaemonSet and the matrix build Jobs.
+func TestCluster(t *testing.T) {
+	testenv.RequireBPF(t)
+	m := prepareMatrix(t)
+	c := kubetest.Start(t, m.builderTar)
+	t.Run("DaemonSet", func(t *testing.T) { testDaemonSet(t, c) })
+	t.Run("MatrixJobs", func(t *testing.T) { testMatrixJobs(t, c, m) })
+}
+
+// testDaemonSet deploys the DaemonSet on the test cluster: with the modern
 // probe it becomes Ready and its init container's log shows the verify
 // result; forced to kmod on this host (no module support) the init
 // container fails with exit 4 and the reason in the pod's status, and
 // touches nothing on the node; each deletion leaves no pod.
-func TestDaemonSet(t *testing.T) {
-	testenv.RequireBPF(t)
-	c := kubetest.Start(t)
+func testDaemonSet(t *testing.T, c *kubetest.Cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
@@ -299,7 +307,13 @@ func onlyPod(ctx context.Context, t *testing.T, c *kubetest.Cluster) corev1.Pod 
 // address to reach it on this loopback-only cluster.
 func podLog(_ context.Context, t *testing.T, c *kubetest.Cluster, pod, container string) string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(c.Dir, "pod-logs", ns+"_"+pod+"_*", container, "*.log"))
+	return podLogIn(t, c, ns, pod, container)
+}
+
+// podLogIn is podLog for a pod of namespace namespace.
+func podLogIn(t *testing.T, c *kubetest.Cluster, namespace, pod, container string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(c.Dir, "pod-logs", namespace+"_"+pod+"_*", container, "*.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,10 +49,7 @@ func Start(t testing.TB, images ...string) *Cluster {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "the Kubernetes tests run a kubelet: they need root")
 	}
-	cache := os.Getenv("KDRIVER_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kdriver-dev"
-	}
+	cache := cacheDir()
 	bin := filepath.Join(cache, "k8s", Version, "bin")
 	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
@@ -64,8 +61,7 @@ func Start(t testing.TB, images ...string) *Cluster {
 			testenv.Missing(t, "%s missing: run scripts/setup-k8s.sh", b)
 		}
 	}
-	_, self, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(self), "..", "..")
+	root := repoRoot()
 
 	dir := filepath.Join(cache, "k8s", "cluster")
 	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
@@ -180,4 +176,18 @@ func leftovers(dir string) []string {
 		out = append(out, "folder "+dir)
 	}
 	return out
+}
+
+// cacheDir is $KDRIVER_CACHE or its default.
+func cacheDir() string {
+	if c := os.Getenv("KDRIVER_CACHE"); c != "" {
+		return c
+	}
+	return "/var/cache/kdriver-dev"
+}
+
+// repoRoot is the repository's root.
+func repoRoot() string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "..", "..")
 }
