@@ -1,12 +1,20 @@
 #!/bin/bash
-# builder-vmtest.sh [KERNEL[/ARCH]...]: build the kernel module with
+# builder-vmtest.sh [KERNEL[/ARCH][:scap]...]: build the kernel module with
 # `kdriver build --backend auto` (docker, with builder images made from the
 # kernel's own suite, for kernels whose compiler this host lacks; the host's
 # toolchain, cross for arm64, otherwise), then load and verify each .ko in a
-# qemu guest booting that very kernel. Default: 5.10/amd64 (bullseye, gcc-10)
-# and sid/amd64 (7.x); 6.1/arm64 and 6.12/arm64 prove cross builds. Reuses scripts/vm (kernel image, initramfs, boot, console parsing);
-# the headers come from the local mirror of scripts/setup-builder.sh, served
-# on 127.0.0.1. Prints one JSON line per case; exits 1 if any failed.
+# qemu guest booting that very kernel. Default: 5.10/amd64 (bullseye, gcc-10),
+# sid/amd64 (7.x) and trixie/amd64:scap (trixie's own 6.12, gcc-14); 6.1/arm64
+# and 6.12/arm64 prove cross builds. With :scap, Falco's module is built too,
+# by `kdriver build --source` of Debian's falcosecurity-scap-dkms packages
+# (sid's 0.23.2 and trixie's 0.20.0, from the mirror's pool) in the same
+# builder container, and the guest runs the scap case of scripts/vm/scap-cases.sh:
+# install from a Falco-layout store, verify, sysdig (sid's, unpacked in
+# /sysroot) prints an openat of a nonce path, unloading under sysdig refused,
+# falco-driver-loader, trixie's kit. Reuses scripts/vm (kernel image,
+# initramfs, boot, console parsing); the headers come from the local mirror of
+# scripts/setup-builder.sh, served on 127.0.0.1. Prints one JSON line per
+# case; exits 1 if any failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -15,7 +23,7 @@ vm=$here/vm
 . "$vm/apt.sh"
 
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64 sid/amd64)
+[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64 sid/amd64 trixie/amd64:scap)
 CACHE=${KDRIVER_CACHE:-/var/cache/kdriver-dev}
 out=$CACHE/builder/vmruns/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/bin"
@@ -25,7 +33,7 @@ log() { echo "builder-vmtest: $*" >&2; }
 
 (cd "$repo" && go build -o "$out/bin/kdriver-host" ./cmd/kdriver)
 for a in amd64 arm64; do
-	case " ${kernels[*]} " in *"/$a "*) ;; *) continue ;; esac
+	case " ${kernels[*]} " in *"/$a "* | *"/$a:"*) ;; *) continue ;; esac
 	mkdir -p "$out/bin/$a"
 	(cd "$repo" && CGO_ENABLED=0 GOARCH=$a go build -trimpath -o "$out/bin/$a/kdriver" ./cmd/kdriver &&
 		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -trimpath -o "$out/bin/$a/kmod.test" ./kmod)
@@ -58,8 +66,28 @@ case_run load-verify /kmod.test -test.run '^TestGuestLoadVerifyUnload$' -test.v 
 case_run cli sh -c '/kdriver install --type kmod --file /kdriver.ko --verify=false && /kdriver verify --type kmod && /kdriver cleanup'
 CASES
 
+# kbuild SOURCE OUTDIR JSON: `kdriver build` of SOURCE (a kit) for the
+# guest's kernel (KREL, a, KSET) into OUTDIR; the report goes to JSON, its
+# stderr beside it.
+kbuild() {
+	"$out/bin/kdriver-host" build --kernel-release "$KREL" --arch "$a" \
+		--mirror "http://127.0.0.1:$port" --suite "$KSET" --backend auto \
+		--docker-host "$sock" --debootstrap-mirror "$main" \
+		--source "$1" --output-dir "$2" --cache-dir "$CACHE/builder/vmbuild" \
+		-o json >"$3" 2>"${3%.json}.err"
+}
+# kresult JSON CASE: the report's first target as one result line.
+kresult() {
+	jq -c --arg k "$k" --arg a "$a" --arg case "$2" '{kernel: $k, arch: $a, kernel_release: .results[0].kernel_release,
+		case: $case, ok: (.results[0].status == "built" or .results[0].status == "cached"),
+		status: .results[0].status, backend: .results[0].backend, compiler: .results[0].compiler,
+		artifact: ((.results[0].artifact // "") | split("/") | last), error: .results[0].error}' "$1"
+}
+
 failed=0
 for ka in "${kernels[@]}"; do
+	scap=""
+	case $ka in *:scap) scap=1 ka=${ka%:scap} ;; esac
 	k=${ka%/*} a=${ka#*/}
 	[ "$a" != "$ka" ] || a=amd64
 	d=$out/$k-$a
@@ -68,11 +96,7 @@ for ka in "${kernels[@]}"; do
 	# shellcheck disable=SC1091
 	. "$d/kernel.env"
 	log "$k/$a: kernel $KREL ($KVER) from $KSET, compiler ${KCC_VERSION}"
-	if ! "$out/bin/kdriver-host" build --kernel-release "$KREL" --arch "$a" \
-		--mirror "http://127.0.0.1:$port" --suite "$KSET" --backend auto \
-		--docker-host "$sock" --debootstrap-mirror "$main" \
-		--source "$repo/kmod/src" --output-dir "$d/out" --cache-dir "$CACHE/builder/vmbuild" \
-		-o json >"$d/build.json" 2>"$d/build.err"; then
+	if ! kbuild "$repo/kmod/src" "$d/out" "$d/build.json"; then
 		tail -5 "$d/build.err" >&2
 		jq -cn --arg k "$k" --arg a "$a" --arg krel "$KREL" '{kernel: $k, arch: $a, kernel_release: $krel, case: "kdriver-build", ok: false}'
 		failed=1
@@ -82,8 +106,52 @@ for ka in "${kernels[@]}"; do
 	jq -c --arg k "$k" --arg a "$a" '{kernel: $k, arch: $a, kernel_release: .results[0].kernel_release, case: "kdriver-build", ok: true,
 		status: .results[0].status, backend: .results[0].backend, compiler: .results[0].compiler}' "$d/build.json"
 	cp "$ko" "$d/kdriver.ko"
-	"$vm/initramfs.sh" "$d/initrd.gz" "$("$vm/busybox.sh" "$a")" "$out/cases.sh" \
-		"$d/kdriver.ko" "$out/bin/$a/kdriver" "$out/bin/$a/kmod.test"
+	cp "$out/cases.sh" "$d/cases.sh"
+	extra=()
+	if [ -n "$scap" ]; then
+		# Falco's module, sid's kit and trixie's, built for this kernel
+		# by kdriver build as a CI matrix would (same builder image)
+		for s in sid trixie; do
+			deb=$(ls "$CACHE"/builder/mirror/pool/$s/falcosecurity-scap-dkms_*_all.deb 2>/dev/null | head -1 || true)
+			name=scap
+			[ $s = sid ] || name=scap-$s
+			if ! kbuild "$deb" "$d/$name-out" "$d/$name-build.json"; then
+				tail -5 "$d/$name-build.err" >&2
+			fi
+			kresult "$d/$name-build.json" "$name-build" 2>/dev/null ||
+				jq -cn --arg k "$k" --arg a "$a" --arg krel "$KREL" --arg case "$name-build" \
+					--arg e "$(tail -3 "$d/$name-build.err")" '{kernel: $k, arch: $a, kernel_release: $krel, case: $case, ok: false, error: $e}'
+			sko=$(jq -r '.results[0].artifact // empty' "$d/$name-build.json" 2>/dev/null || true)
+			if [ -z "$sko" ] || [ ! -f "$sko" ]; then
+				failed=1
+				continue
+			fi
+			cp "$sko" "$d/$name.ko"
+			# the driver version: the folder the artifact is published in
+			basename "$(dirname "$(dirname "$sko")")" >"$d/$name-version"
+			extra+=("$d/$name.ko" "$d/$name-version")
+			if [ $s = sid ]; then
+				basename "$sko" >"$d/scap-name"
+				extra+=("$d/scap-name")
+			fi
+		done
+		if [ -f "$d/scap.ko" ]; then
+			# a copy "built for another kernel" (vermagic patched), for the preflight
+			perl -0777 -pe 's/vermagic=6/vermagic=9/' "$d/scap.ko" >"$d/scap-badver.ko"
+			extra+=("$d/scap-badver.ko")
+		fi
+		if sysroot=$("$vm/sysdig-root.sh" "$a" 2>"$d/sysdig-root.log"); then
+			extra+=("$sysroot=sysroot")
+		else
+			tail -3 "$d/sysdig-root.log" >&2
+			jq -cn --arg k "$k" --arg a "$a" --arg krel "$KREL" '{kernel: $k, arch: $a, kernel_release: $krel, case: "scap-userland", ok: false}'
+			failed=1
+		fi
+		cat "$vm/scap-cases.sh" >>"$d/cases.sh"
+		echo 'case_run scap scap_case' >>"$d/cases.sh"
+	fi
+	"$vm/initramfs.sh" "$d/initrd.gz" "$("$vm/busybox.sh" "$a")" "$d/cases.sh" \
+		"$d/kdriver.ko" "$out/bin/$a/kdriver" "$out/bin/$a/kmod.test" ${extra[@]+"${extra[@]}"}
 	rc=0
 	start=$SECONDS
 	"$vm/boot.sh" "$a" "$VMLINUZ" "$d/initrd.gz" "$d/console.log" || rc=$?
