@@ -42,6 +42,12 @@ type Backend interface {
 	Build(ctx context.Context, job Job) (Result, error)
 }
 
+// imageJobs is a backend whose jobs run in builder images made from the
+// kernel's suite (Docker): tools a job needs beyond make and the compiler
+// (clang and llc for the probe) go into the image's packages and are called
+// by their plain names, never by the host's paths.
+type imageJobs interface{ imageJobs() }
+
 // Local runs jobs with the host's toolchain, choosing the host compiler that
 // matches the headers' major version (and none otherwise).
 type Local struct {

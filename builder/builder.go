@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -432,15 +433,29 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 		env["CROSS_COMPILE"] = CrossPrefix(t.Arch, b.opts.HostArch)
 	}
 	artifact := b.opts.Source.Module + ".ko"
+	depends := t.BuildDepends
 	if b.opts.Kind == artifacts.KindEBPF {
-		env["CLANG"], env["LLC"] = b.opts.Clang.Clang, b.opts.Clang.LLC
 		artifact = b.opts.Source.Module + ".o"
-		res.Compiler = b.opts.Clang.String() + ", kbuild with " + cc.Text
+		if _, ok := be.(imageJobs); ok {
+			// A builder image (kernels whose compiler the host lacks)
+			// carries its own suite's clang and llvm.
+			env["CLANG"], env["LLC"] = "clang", "llc"
+			depends = append(slices.Clone(depends), "clang", "llvm")
+			res.Compiler = "clang of the " + BaseSuite(t.Suite) + " builder image, kbuild with " + cc.Text
+		} else {
+			env["CLANG"], env["LLC"] = b.opts.Clang.Clang, b.opts.Clang.LLC
+			res.Compiler = b.opts.Clang.String() + ", kbuild with " + cc.Text
+		}
 	}
 	r, err := be.Build(ctx, Job{
 		Name: t.Name, Script: script, Root: tree.Root, KDIR: tree.RelKDIR(), Source: b.srcDir,
-		Artifact: artifact, Compiler: cc, Suite: t.Suite, Depends: t.BuildDepends, Env: env,
+		Artifact: artifact, Compiler: cc, Suite: t.Suite, Depends: depends, Env: env,
 	})
+	if _, ok := be.(imageJobs); ok && b.opts.Kind == artifacts.KindEBPF {
+		if v := clangVersionIn(r.Log); v != "" {
+			res.Compiler = "clang " + v + " (" + BaseSuite(t.Suite) + " builder image), kbuild with " + cc.Text
+		}
+	}
 	// Keep the log of the last attempt whatever happened.
 	if mkErr := os.MkdirAll(filepath.Dir(rec), 0o755); mkErr != nil {
 		return mkErr

@@ -66,3 +66,12 @@ func HostClang(ctx context.Context) (Clang, error) {
 	}
 	return Clang{}, fmt.Errorf("%s (install clang and llvm): %w", strings.Join(tried, ", "), ErrNoClang)
 }
+
+// clangVersionIn is the clang version a build log printed ("Debian clang
+// version 19.1.7 (3+b1)"), or "".
+func clangVersionIn(log []byte) string {
+	if m := clangVersionRE.FindSubmatch(log); m != nil {
+		return string(m[1])
+	}
+	return ""
+}

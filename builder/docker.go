@@ -41,6 +41,8 @@ type Docker struct {
 // Name implements Backend.
 func (*Docker) Name() string { return "docker" }
 
+func (*Docker) imageJobs() {}
+
 func (d *Docker) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	bin := d.Bin
 	if bin == "" {

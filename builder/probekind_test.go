@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,5 +110,66 @@ func TestEBPFCompilerRecorded(t *testing.T) {
 		if e.Build["compiler"] != want {
 			t.Errorf("%s: index entry compiler %q, want %q", status, e.Build["compiler"], want)
 		}
+	}
+}
+
+// imageBackend is a fake backend whose jobs run in builder images, as
+// Docker's do: it records the job and prints a clang version as the
+// image's clang would.
+type imageBackend struct {
+	fakeBackend
+	job Job
+}
+
+func (*imageBackend) imageJobs() {}
+
+func (f *imageBackend) Build(ctx context.Context, job Job) (Result, error) {
+	f.job = job
+	r, err := f.fakeBackend.Build(ctx, job)
+	r.Log = append([]byte("Debian clang version 19.1.7 (3+b1)\n"), r.Log...)
+	return r, err
+}
+
+// A probe built in a builder image (a kernel whose compiler the host lacks,
+// such as trixie's gcc-14) is made by the image's own clang: the image gets
+// clang and llvm, the job calls them by name (never the host's
+// /usr/bin/clang-16, which is not in the container), and the report names
+// the clang the build printed, not the host's.
+func TestEBPFInImageUsesImageClang(t *testing.T) {
+	targets := fakeTargets(t, 1)
+	targets[0].Suite = "trixie"
+	work, src := t.TempDir(), helloSource(t)
+	dir := filepath.Join(work, "headers")
+	be := &imageBackend{}
+	b, err := New(Options{
+		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
+		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil },
+		Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
+		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+		DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
+		Verify: func(string, matrix.Target) error { return nil },
+		Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := b.Run(context.Background(), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.job.Env["CLANG"] != "clang" || be.job.Env["LLC"] != "llc" {
+		t.Errorf("job calls CLANG=%q LLC=%q, want the image's clang and llc", be.job.Env["CLANG"], be.job.Env["LLC"])
+	}
+	pk := ImagePackages(be.job)
+	if !slices.Contains(pk, "clang") || !slices.Contains(pk, "llvm") {
+		t.Errorf("image packages %v lack clang or llvm", pk)
+	}
+	const want = "clang 19.1.7 (trixie builder image), kbuild with gcc-12 (Debian 12.2.0-14) 12.2.0"
+	if r := rep.Results[0]; r.Status != StatusBuilt || r.Compiler != want {
+		t.Errorf("status %s, compiler %q, want %q", r.Status, r.Compiler, want)
+	}
+	// A module's image stays without them.
+	if pk := ImagePackages(Job{Compiler: Compiler{Family: "gcc", Major: 14}}); slices.Contains(pk, "clang") {
+		t.Errorf("a module's image packages %v have clang", pk)
 	}
 }

@@ -4,8 +4,9 @@
 # kernel's own suite, for kernels whose compiler this host lacks; the host's
 # toolchain, cross for arm64, otherwise), then load and verify each .ko in a
 # qemu guest booting that very kernel. Default: 5.10/amd64 (bullseye, gcc-10),
-# sid/amd64 (7.x) and trixie/amd64:scap (trixie's own 6.12, gcc-14); 6.1/arm64
-# and 6.12/arm64 prove cross builds. With :scap, Falco's module is built too,
+# sid/amd64 (7.x) and trixie/amd64:scap, trixie/arm64:scap (trixie's own
+# 6.12, gcc-14; arm64 cross-built in the container); 6.1/arm64 and 6.12/arm64
+# prove cross builds on the host. With :scap, Falco's module is built too,
 # by `kdriver build --source` of Debian's falcosecurity-scap-dkms packages
 # (sid's 0.23.2 and trixie's 0.20.0, from the mirror's pool) in the same
 # builder container, and the guest runs the scap case of scripts/vm/scap-cases.sh:
@@ -23,7 +24,7 @@ vm=$here/vm
 . "$vm/apt.sh"
 
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64 sid/amd64 trixie/amd64:scap)
+[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64 sid/amd64 trixie/amd64:scap trixie/arm64:scap)
 CACHE=${KDRIVER_CACHE:-/var/cache/kdriver-dev}
 out=$CACHE/builder/vmruns/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/bin"
@@ -35,8 +36,8 @@ log() { echo "builder-vmtest: $*" >&2; }
 for a in amd64 arm64; do
 	case " ${kernels[*]} " in *"/$a "* | *"/$a:"*) ;; *) continue ;; esac
 	mkdir -p "$out/bin/$a"
-	(cd "$repo" && CGO_ENABLED=0 GOARCH=$a go build -trimpath -o "$out/bin/$a/kdriver" ./cmd/kdriver &&
-		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -trimpath -o "$out/bin/$a/kmod.test" ./kmod)
+	(cd "$repo" && CGO_ENABLED=0 GOARCH=$a go build -o "$out/bin/$a/kdriver" ./cmd/kdriver &&
+		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -o "$out/bin/$a/kmod.test" ./kmod)
 done
 
 # The mirror on 127.0.0.1, and a Docker engine of our own (no bridge, no
@@ -66,15 +67,17 @@ case_run load-verify /kmod.test -test.run '^TestGuestLoadVerifyUnload$' -test.v 
 case_run cli sh -c '/kdriver install --type kmod --file /kdriver.ko --verify=false && /kdriver verify --type kmod && /kdriver cleanup'
 CASES
 
-# kbuild SOURCE OUTDIR JSON: `kdriver build` of SOURCE (a kit) for the
-# guest's kernel (KREL, a, KSET) into OUTDIR; the report goes to JSON, its
-# stderr beside it.
+# kbuild SOURCE OUTDIR JSON [ARG...]: `kdriver build` of SOURCE (a kit)
+# for the guest's kernel (KREL, a, KSET) into OUTDIR; the report goes to
+# JSON, its stderr beside it.
 kbuild() {
+	local src=$1 dir=$2 json=$3
+	shift 3
 	"$out/bin/kdriver-host" build --kernel-release "$KREL" --arch "$a" \
 		--mirror "http://127.0.0.1:$port" --suite "$KSET" --backend auto \
 		--docker-host "$sock" --debootstrap-mirror "$main" \
-		--source "$1" --output-dir "$2" --cache-dir "$CACHE/builder/vmbuild" \
-		-o json >"$3" 2>"${3%.json}.err"
+		--source "$src" --output-dir "$dir" --cache-dir "$CACHE/builder/vmbuild" \
+		-o json "$@" >"$json" 2>"${json%.json}.err"
 }
 # kresult JSON CASE: the report's first target as one result line.
 kresult() {
@@ -110,12 +113,19 @@ for ka in "${kernels[@]}"; do
 	extra=()
 	if [ -n "$scap" ]; then
 		# Falco's module, sid's kit and trixie's, built for this kernel
-		# by kdriver build as a CI matrix would (same builder image)
-		for s in sid trixie; do
-			deb=$(ls "$CACHE"/builder/mirror/pool/$s/falcosecurity-scap-dkms_*_all.deb 2>/dev/null | head -1 || true)
-			name=scap
-			[ $s = sid ] || name=scap-$s
-			if ! kbuild "$deb" "$d/$name-out" "$d/$name-build.json"; then
+		# by kdriver build as a CI matrix would (the same builder image),
+		# and on amd64 sid's probe (its bpf/; the image adds clang, llvm)
+		for s in sid trixie sid-bpf; do
+			deb=$(ls "$CACHE"/builder/mirror/pool/${s%-bpf}/falcosecurity-scap-dkms_*_all.deb 2>/dev/null | head -1 || true)
+			name=scap-$s kind=() ext=ko
+			case $s in
+			sid) name=scap ;;
+			sid-bpf)
+				[ "$a" = amd64 ] || continue
+				name=scap-bpf kind=(--kind ebpf) ext=o
+				;;
+			esac
+			if ! kbuild "$deb" "$d/$name-out" "$d/$name-build.json" ${kind[@]+"${kind[@]}"}; then
 				tail -5 "$d/$name-build.err" >&2
 			fi
 			kresult "$d/$name-build.json" "$name-build" 2>/dev/null ||
@@ -126,14 +136,24 @@ for ka in "${kernels[@]}"; do
 				failed=1
 				continue
 			fi
-			cp "$sko" "$d/$name.ko"
-			# the driver version: the folder the artifact is published in
-			basename "$(dirname "$(dirname "$sko")")" >"$d/$name-version"
-			extra+=("$d/$name.ko" "$d/$name-version")
-			if [ $s = sid ]; then
+			cp "$sko" "$d/$name.$ext"
+			extra+=("$d/$name.$ext")
+			case $s in
+			sid)
+				# the driver version: the folder the artifact is published in
+				basename "$(dirname "$(dirname "$sko")")" >"$d/scap-version"
 				basename "$sko" >"$d/scap-name"
-				extra+=("$d/scap-name")
-			fi
+				extra+=("$d/scap-version" "$d/scap-name")
+				;;
+			trixie)
+				basename "$(dirname "$(dirname "$sko")")" >"$d/$name-version"
+				extra+=("$d/$name-version")
+				;;
+			sid-bpf)
+				basename "$sko" >"$d/scap-bpf-name"
+				extra+=("$d/scap-bpf-name")
+				;;
+			esac
 		done
 		if [ -f "$d/scap.ko" ]; then
 			# a copy "built for another kernel" (vermagic patched), for the preflight
@@ -149,6 +169,7 @@ for ka in "${kernels[@]}"; do
 		fi
 		cat "$vm/scap-cases.sh" >>"$d/cases.sh"
 		echo 'case_run scap scap_case' >>"$d/cases.sh"
+		[ "$a" != amd64 ] || echo 'case_run scap-bpf scap_bpf_case' >>"$d/cases.sh"
 	fi
 	"$vm/initramfs.sh" "$d/initrd.gz" "$("$vm/busybox.sh" "$a")" "$d/cases.sh" \
 		"$d/kdriver.ko" "$out/bin/$a/kdriver" "$out/bin/$a/kmod.test" ${extra[@]+"${extra[@]}"}

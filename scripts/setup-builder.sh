@@ -6,7 +6,7 @@
 #    (apt-ftparchive), docker.io and debootstrap for the docker backend;
 #  - a local Debian-style mirror under $KDRIVER_CACHE/builder/mirror made from
 #    real packages (apt-get download) of the newest kernels of bookworm (6.1
-#    and 6.12, amd64 and arm64), bullseye (5.10, amd64), trixie (6.12, amd64)
+#    and 6.12, amd64 and arm64), bullseye (5.10, amd64), trixie (6.12, amd64 and arm64)
 #    and sid (amd64 and arm64),
 #    indexed with dpkg-scanpackages and apt-ftparchive. Tests serve it on
 #    127.0.0.1.
@@ -142,9 +142,9 @@ fetch_pkg bookworm falcosecurity-scap-dkms
 index bookworm amd64 arm64
 # trixie's own 6.12 (gcc-14: built in a trixie builder container by
 # scripts/builder-vmtest.sh, with Falco's module)
-fetch trixie linux-headers-amd64 amd64
+fetch trixie linux-headers-amd64 amd64 arm64
 fetch_pkg trixie falcosecurity-scap-dkms
-index trixie amd64
+index trixie amd64 arm64
 fetch bullseye linux-headers-amd64 amd64
 index bullseye amd64
 fetch sid linux-headers-amd64 amd64 arm64

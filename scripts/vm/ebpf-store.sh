@@ -11,7 +11,7 @@
 # list> and served on 127.0.0.1 while the builder runs. Builds are cached by
 # the builder's input-addressed cache in $VM_CACHE/ebpf-build: a warm run
 # builds nothing. Writes OUT/ebpf-build.json (the builder's report) and
-# OUT/ebpf-build.log.
+# OUT/ebpf-build.log. With SCAP_DEB set, Falco's probe too (below).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=apt.sh
@@ -127,5 +127,16 @@ rc=0
 [ -f "$out/ebpf-build.json" ] || { tail -5 "$log" >&2; exit 1; }
 if [ -d "$out/ebpf-out" ]; then
 	"$kdriver" --repo "$out/ebpf-store" artifact push "$out/ebpf-out" >>"$log" 2>&1 || { tail -5 "$log" >&2; exit 1; }
+fi
+# SCAP_DEB (sid's falcosecurity-scap-dkms): Falco's probe, its bpf/, built
+# the same way for the amd64 kernels, into OUT/scap-bpf-out (the report in
+# OUT/scap-bpf-build.json).
+if [ -n "${SCAP_DEB:-}" ]; then
+	rm -rf "$out/scap-bpf-out"
+	"$kdriver" build matrix --mirror "http://127.0.0.1:$port" "${suites[@]}" --arches amd64 \
+		-f "$out/scap-bpf-matrix.yaml" >>"$log" 2>&1 || { tail -5 "$log" >&2; exit 1; }
+	"$kdriver" build --kind ebpf --matrix "$out/scap-bpf-matrix.yaml" --source "$SCAP_DEB" --backend local -j 2 \
+		--output-dir "$out/scap-bpf-out" --cache-dir "$VM_CACHE/ebpf-build" --report "$out/scap-bpf-build.json" >>"$log" 2>&1 || rc=$?
+	[ -f "$out/scap-bpf-build.json" ] || { tail -5 "$log" >&2; exit 1; }
 fi
 exit $rc

@@ -128,3 +128,69 @@ scap_trixie() {
 	}
 	/kdriver cleanup --type kmod --driver-name scap && ! scap_loaded
 }
+# scap-bpf: Falco's legacy eBPF probe (the bpf/ of sid's falcosecurity-scap-dkms,
+# built for this kernel by `kdriver build --kind ebpf --source`, /scap-bpf.o,
+# its built name in /scap-bpf-name), put in a Falco-layout store under the
+# name this Debian node looks for (which must be the built name), placed by
+# `falco-driver-loader bpf --download` with DRIVER_NAME=scap where Falco
+# loads it (~/.falco/scap-bpf.o, a link to the verified copy in the cache),
+# then read by sid's sysdig with --bpf pointed at it: an openat of a nonce
+# path shows up. --clean removes the link.
+scap_bpf_case() {
+	mkdir -p /etc
+	printf 'NAME="Debian GNU/Linux"\nID=debian\n' >/etc/os-release
+	scap_bpf_run
+	rc=$?
+	rm -f /etc/os-release
+	return $rc
+}
+scap_bpf_run() {
+	[ -f /scap-bpf.o ] || { echo "no /scap-bpf.o: see the scap-bpf-build result"; return 1; }
+	v=$(cat /scap-version)
+	ofile=$(/kdriver printenv --driver-name scap --driver-version "$v" --output json |
+		sed -n 's/.*"ebpf_file": *"\([^"]*\)".*/\1/p')
+	[ -n "$ofile" ] || { echo "kdriver printenv: no ebpf_file"; return 1; }
+	if [ "$(cat /scap-bpf-name)" != "$ofile" ]; then
+		echo "kdriver build named the probe $(cat /scap-bpf-name); this node looks for $ofile"
+		return 1
+	fi
+	mkdir -p "/tmp/falco-bpf/$v/$(uname -m)" && cp /scap-bpf.o "/tmp/falco-bpf/$v/$(uname -m)/$ofile" || return 1
+	echo "store: /tmp/falco-bpf/$v/$(uname -m)/$ofile"
+	ln -sf /kdriver /tmp/falco-driver-loader
+	HOME=/root DRIVER_NAME=scap DRIVER_VERSION=$v DRIVERS_REPO=file:///tmp/falco-bpf KDRIVER_CACHE=/tmp/fdl-bpf-cache \
+		/tmp/falco-driver-loader bpf --download >/tmp/fdl-bpf.txt 2>&1
+	rc=$?
+	cat /tmp/fdl-bpf.txt
+	[ $rc = 0 ] && grep -q "^installed: Falco probe placed: /root/.falco/scap-bpf.o -> /tmp/fdl-bpf-cache/" /tmp/fdl-bpf.txt &&
+		[ -L /root/.falco/scap-bpf.o ] || { echo "falco-driver-loader bpf did not place the probe"; return 1; }
+	r=/sysroot
+	mount -t proc proc $r/proc && mount --bind /sys $r/sys && mount --bind /dev $r/dev &&
+		mount --bind /tmp $r/tmp || return 1
+	# sysdig runs chrooted: the placed probe (a link into /tmp) by its target
+	probe=$(readlink /root/.falco/scap-bpf.o)
+	nonce=/tmp/scap-bpf-nonce-$(cat /proc/sys/kernel/random/uuid)
+	: >"$nonce"
+	: >/tmp/sysdig-bpf.out
+	chroot $r /usr/bin/sysdig --bpf="$probe" "evt.type=openat and fd.name=$nonce" >/tmp/sysdig-bpf.out 2>/tmp/sysdig-bpf.err &
+	sd=$!
+	i=0
+	while [ $i -lt 240 ] && ! grep -q "$nonce" /tmp/sysdig-bpf.out; do
+		cat "$nonce"
+		sleep 1
+		i=$((i + 1))
+	done
+	rc=0
+	if grep "openat.*$nonce" /tmp/sysdig-bpf.out; then
+		echo "sysdig --bpf=$probe saw the openat after ${i}s"
+	else
+		echo "sysdig --bpf printed no openat of $nonce in ${i}s:"
+		head -5 /tmp/sysdig-bpf.out /tmp/sysdig-bpf.err
+		rc=1
+	fi
+	kill $sd
+	wait $sd
+	umount $r/tmp $r/dev $r/sys $r/proc
+	[ $rc = 0 ] || return 1
+	DRIVER_NAME=scap HOME=/root /tmp/falco-driver-loader --clean && [ ! -e /root/.falco/scap-bpf.o ] ||
+		{ echo "falco-driver-loader --clean left /root/.falco/scap-bpf.o"; return 1; }
+}
