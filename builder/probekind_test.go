@@ -31,6 +31,30 @@ func probeBuilder(t *testing.T, work string, kind artifacts.Kind, clang Clang) (
 	})
 }
 
+// fakeProbeRun builds kdriver's probe (the ebpf kind, the host's clang 16)
+// for targets with the backend be, in work.
+func fakeProbeRun(t *testing.T, work, src string, be Backend, targets []matrix.Target) *Report {
+	t.Helper()
+	dir := filepath.Join(work, "headers")
+	b, err := New(Options{
+		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
+		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil },
+		Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
+		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
+		DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
+		Verify: func(string, matrix.Target) error { return nil },
+		Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := b.Run(context.Background(), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // The ebpf kind names .o artifacts, and its cache key names the kind and
 // the clang version: a probe is never taken for a module, nor a probe of
 // another clang for this one.
@@ -78,24 +102,7 @@ func TestEBPFCompilerRecorded(t *testing.T) {
 	work, src := t.TempDir(), helloSource(t)
 	build := func() *Report {
 		t.Helper()
-		dir := filepath.Join(work, "headers")
-		b, err := New(Options{
-			Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
-			Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return &fakeBackend{}, nil },
-			Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
-			OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
-			DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
-			Verify: func(string, matrix.Target) error { return nil },
-			Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := b.Run(context.Background(), targets)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return fakeProbeRun(t, work, src, &fakeBackend{}, targets)
 	}
 	const want = "clang 16.0.6, kbuild with gcc-12 (Debian 12.2.0-14) 12.2.0"
 	for _, status := range []string{StatusBuilt, StatusCached} {
@@ -138,25 +145,8 @@ func (f *imageBackend) Build(ctx context.Context, job Job) (Result, error) {
 func TestEBPFInImageUsesImageClang(t *testing.T) {
 	targets := fakeTargets(t, 1)
 	targets[0].Suite = "trixie"
-	work, src := t.TempDir(), helloSource(t)
-	dir := filepath.Join(work, "headers")
 	be := &imageBackend{}
-	b, err := New(Options{
-		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
-		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil },
-		Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
-		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
-		DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
-		Verify: func(string, matrix.Target) error { return nil },
-		Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := b.Run(context.Background(), targets)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := fakeProbeRun(t, t.TempDir(), helloSource(t), be, targets)
 	if be.job.Env["CLANG"] != "clang" || be.job.Env["LLC"] != "llc" {
 		t.Errorf("job calls CLANG=%q LLC=%q, want the image's clang and llc", be.job.Env["CLANG"], be.job.Env["LLC"])
 	}

@@ -1,19 +1,28 @@
 #!/bin/bash
-# builder-vmtest.sh [KERNEL[/ARCH][:scap]...]: build the kernel module with
+# builder-vmtest.sh [KERNEL[/ARCH][:scap][:ebpf]...]: build the kernel module with
 # `kdriver build --backend auto` (docker, with builder images made from the
 # kernel's own suite, for kernels whose compiler this host lacks; the host's
 # toolchain, cross for arm64, otherwise), then load and verify each .ko in a
-# qemu guest booting that very kernel. Default: 5.10/amd64 (bullseye, gcc-10),
-# sid/amd64 (7.x) and trixie/amd64:scap, trixie/arm64:scap (trixie's own
-# 6.12, gcc-14; arm64 cross-built in the container); 6.1/arm64 and 6.12/arm64
-# prove cross builds on the host. With :scap, Falco's module is built too,
-# by `kdriver build --source` of Debian's falcosecurity-scap-dkms packages
-# (sid's 0.23.2 and trixie's 0.20.0, from the mirror's pool) in the same
-# builder container, and the guest runs the scap case of scripts/vm/scap-cases.sh:
-# install from a Falco-layout store, verify, sysdig (sid's, unpacked in
-# /sysroot) prints an openat of a nonce path, unloading under sysdig refused,
-# falco-driver-loader, trixie's kit. Reuses scripts/vm (kernel image,
-# initramfs, boot, console parsing); the headers come from the local mirror of
+# qemu guest booting that very kernel.
+#
+# :ebpf  kdriver's own legacy probe too (`kdriver build --kind ebpf`, in the
+#        kernel's builder image with its suite's clang), installed from the
+#        file, verified and cleaned up in the guest.
+# :scap  Falco's module too: `kdriver build --source` of Debian's
+#        falcosecurity-scap-dkms (sid's 0.23.2 and trixie's 0.20.0, from the
+#        mirror's pool) in the same image; the guest runs the scap case of
+#        scripts/vm/scap-cases.sh (install from a Falco-layout store under the
+#        name the node looks for, which must be the built name; verify; sysdig,
+#        sid's, unpacked in /sysroot, prints an openat of a nonce path;
+#        unloading under sysdig refused; falco-driver-loader; trixie's kit).
+#        On amd64 also Falco's probe (sid's bpf/, built in the image with its
+#        clang): placed by falco-driver-loader bpf, read by sysdig --bpf.
+#
+# Default: 5.10/amd64:ebpf (bullseye, gcc-10), sid/amd64:ebpf (7.x, gcc-16),
+# trixie/amd64:scap:ebpf and trixie/arm64:scap (trixie's own 6.12, gcc-14;
+# arm64 cross-built in the container). 6.1/arm64 and 6.12/arm64 prove cross
+# builds on the host. Reuses scripts/vm (kernel image, initramfs, boot,
+# console parsing); the headers come from the local mirror of
 # scripts/setup-builder.sh, served on 127.0.0.1. Prints one JSON line per
 # case; exits 1 if any failed.
 set -euo pipefail
@@ -24,7 +33,7 @@ vm=$here/vm
 . "$vm/apt.sh"
 
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64 sid/amd64 trixie/amd64:scap trixie/arm64:scap)
+[ ${#kernels[@]} -gt 0 ] || kernels=(5.10/amd64:ebpf sid/amd64:ebpf trixie/amd64:scap:ebpf trixie/arm64:scap)
 CACHE=${KDRIVER_CACHE:-/var/cache/kdriver-dev}
 out=$CACHE/builder/vmruns/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out/bin"
@@ -65,6 +74,18 @@ cat >"$out/cases.sh" <<'CASES'
 export KDRIVER_KMOD_GUEST=/kdriver.ko KDRIVER_VM=1 CI=true
 case_run load-verify /kmod.test -test.run '^TestGuestLoadVerifyUnload$' -test.v -test.timeout 300s
 case_run cli sh -c '/kdriver install --type kmod --file /kdriver.ko --verify=false && /kdriver verify --type kmod && /kdriver cleanup'
+# ebpf: kdriver's legacy probe built for this kernel by `kdriver build --kind
+# ebpf` (in the kernel's builder image, with its clang): installed from the
+# file, preflighted, loaded, self-test passed; no BPF program left after
+ebpf_file() {
+	/kdriver install --type ebpf --file /kdriver.o --verify-timeout 120s --buf-size-preset 1 >/tmp/ebpf.txt 2>&1
+	rc=$?
+	cat /tmp/ebpf.txt
+	[ $rc = 0 ] && grep -q '^verify: passed' /tmp/ebpf.txt || return 1
+	left=$(grep -l '^prog_type:' /proc/[0-9]*/fdinfo/* 2>/dev/null | wc -l)
+	echo "after the commands: $left BPF program descriptors open, $(ls -A /sys/fs/bpf | wc -l) entries in /sys/fs/bpf"
+	[ "$left" = 0 ] && [ -z "$(ls -A /sys/fs/bpf)" ]
+}
 CASES
 
 # kbuild SOURCE OUTDIR JSON [ARG...]: `kdriver build` of SOURCE (a kit)
@@ -76,7 +97,7 @@ kbuild() {
 	"$out/bin/kdriver-host" build --kernel-release "$KREL" --arch "$a" \
 		--mirror "http://127.0.0.1:$port" --suite "$KSET" --backend auto \
 		--docker-host "$sock" --debootstrap-mirror "$main" \
-		--source "$src" --output-dir "$dir" --cache-dir "$CACHE/builder/vmbuild" \
+		${src:+--source "$src"} --output-dir "$dir" --cache-dir "$CACHE/builder/vmbuild" \
 		-o json "$@" >"$json" 2>"${json%.json}.err"
 }
 # kresult JSON CASE: the report's first target as one result line.
@@ -89,7 +110,8 @@ kresult() {
 
 failed=0
 for ka in "${kernels[@]}"; do
-	scap=""
+	scap="" ebpf=""
+	case $ka in *:ebpf) ebpf=1 ka=${ka%:ebpf} ;; esac
 	case $ka in *:scap) scap=1 ka=${ka%:scap} ;; esac
 	k=${ka%/*} a=${ka#*/}
 	[ "$a" != "$ka" ] || a=amd64
@@ -111,6 +133,21 @@ for ka in "${kernels[@]}"; do
 	cp "$ko" "$d/kdriver.ko"
 	cp "$out/cases.sh" "$d/cases.sh"
 	extra=()
+	if [ -n "$ebpf" ]; then
+		# kdriver's own legacy probe (its embedded source), same image + clang
+		kbuild "" "$d/ebpf-out" "$d/ebpf-build.json" --kind ebpf || tail -5 "$d/ebpf-build.err" >&2
+		kresult "$d/ebpf-build.json" ebpf-build 2>/dev/null ||
+			jq -cn --arg k "$k" --arg a "$a" --arg krel "$KREL" --arg e "$(tail -3 "$d/ebpf-build.err")" \
+				'{kernel: $k, arch: $a, kernel_release: $krel, case: "ebpf-build", ok: false, error: $e}'
+		o=$(jq -r '.results[0].artifact // empty' "$d/ebpf-build.json" 2>/dev/null || true)
+		if [ -n "$o" ] && [ -f "$o" ]; then
+			cp "$o" "$d/kdriver.o"
+			extra+=("$d/kdriver.o")
+			echo 'case_run ebpf ebpf_file' >>"$d/cases.sh"
+		else
+			failed=1
+		fi
+	fi
 	if [ -n "$scap" ]; then
 		# Falco's module, sid's kit and trixie's, built for this kernel
 		# by kdriver build as a CI matrix would (the same builder image),
@@ -178,7 +215,9 @@ for ka in "${kernels[@]}"; do
 	"$vm/boot.sh" "$a" "$VMLINUZ" "$d/initrd.gz" "$d/console.log" || rc=$?
 	tr -d '\r' <"$d/console.log" >"$d/console.txt"
 	"$vm/parse-console.sh" "$k" "$a" "$KREL" "$d/console.txt" "$rc" $((SECONDS - start)) | tee "$d/results.jsonl"
-	if jq -e 'select(.ok == false)' "$d/results.jsonl" >/dev/null; then failed=1; fi
+	# (jq -e on the lines would judge by the last line's output only, and let
+	# a failed case pass unless it came last: count them instead)
+	[ "$(jq -c 'select(.ok == false)' "$d/results.jsonl" | wc -l)" -eq 0 ] || failed=1
 done
 log "results in $out"
 exit $failed

@@ -73,16 +73,18 @@ scap_sysdig() {
 	umount $r/tmp $r/dev $r/sys $r/proc
 	return $rc
 }
-# The guest stands for a Debian node (its os-release gives Falco's target ID,
-# debian, that names the module, as on a real one); removed afterwards.
-scap_case() {
+# as_debian_node CMD...: run CMD with the guest standing for a Debian node
+# (its os-release gives Falco's target ID, debian, that names the driver, as
+# on a real one); removed afterwards.
+as_debian_node() {
 	mkdir -p /etc
 	printf 'NAME="Debian GNU/Linux"\nID=debian\n' >/etc/os-release
-	scap_case_run
+	"$@"
 	rc=$?
 	rm -f /etc/os-release
 	return $rc
 }
+scap_case() { as_debian_node scap_case_run; }
 scap_case_run() {
 	[ -f /scap.ko ] || { echo "no /scap.ko: see the scap-build result"; return 1; }
 	scap_preflight && scap_store || return 1
@@ -136,14 +138,7 @@ scap_trixie() {
 # loads it (~/.falco/scap-bpf.o, a link to the verified copy in the cache),
 # then read by sid's sysdig with --bpf pointed at it: an openat of a nonce
 # path shows up. --clean removes the link.
-scap_bpf_case() {
-	mkdir -p /etc
-	printf 'NAME="Debian GNU/Linux"\nID=debian\n' >/etc/os-release
-	scap_bpf_run
-	rc=$?
-	rm -f /etc/os-release
-	return $rc
-}
+scap_bpf_case() { as_debian_node scap_bpf_run; }
 scap_bpf_run() {
 	[ -f /scap-bpf.o ] || { echo "no /scap-bpf.o: see the scap-bpf-build result"; return 1; }
 	v=$(cat /scap-version)

@@ -4,13 +4,13 @@
 # inside, so that the arm64 object and older kernels are proven too, not
 # only this host's. Uses the VM helpers of scripts/vm (kernels resolved from
 # the archive at run time, cached under ${KDRIVER_CACHE:-/var/cache/kdriver-dev}).
-# Default: 6.1:amd64 6.1:arm64 6.12:arm64. Needs scripts/setup-vm.sh.
+# Default: 6.1:amd64 6.1:arm64 6.12:amd64 6.12:arm64. Needs scripts/setup-vm.sh.
 # Prints one line per case: "ok|FAIL KERNEL ARCH CASE"; exits 1 on a failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 vm=$repo/scripts/vm
-[ $# -gt 0 ] || set -- 6.1:amd64 6.1:arm64 6.12:arm64
+[ $# -gt 0 ] || set -- 6.1:amd64 6.1:arm64 6.12:amd64 6.12:arm64
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
