@@ -95,7 +95,7 @@ kbuild() {
 	local src=$1 dir=$2 json=$3
 	shift 3
 	"$out/bin/kdriver-host" build --kernel-release "$KREL" --arch "$a" \
-		--mirror "http://127.0.0.1:$port" --suite "$KSET" --backend auto \
+		--mirror "http://127.0.0.1:$port" --suite "${KSET%-nosec}" --backend auto \
 		--docker-host "$sock" --debootstrap-mirror "$main" \
 		${src:+--source "$src"} --output-dir "$dir" --cache-dir "$CACHE/builder/vmbuild" \
 		-o json "$@" >"$json" 2>"${json%.json}.err"

@@ -6,7 +6,7 @@
 #    (apt-ftparchive), docker.io and debootstrap for the docker backend;
 #  - a local Debian-style mirror under $KDRIVER_CACHE/builder/mirror made from
 #    real packages (apt-get download) of the newest kernels of bookworm (6.1
-#    and 6.12, amd64 and arm64), bullseye (5.10, amd64), trixie (6.12, amd64 and arm64)
+#    and 6.12, amd64 and arm64), bullseye (5.10, amd64; arm64 without -security), trixie (6.12, amd64 and arm64)
 #    and sid (amd64 and arm64),
 #    indexed with dpkg-scanpackages and apt-ftparchive. Tests serve it on
 #    127.0.0.1.
@@ -52,9 +52,10 @@ build_deps() {
 }
 
 # fetch SET META ARCH…: download the newest kernel of META for each arch
-# with its build packages, into the pool.
+# with its build packages, into the pool (POOL: the suite folder, default
+# SET).
 fetch() {
-	local set=$1 meta=$2 arch m h abi d p name a
+	local set=$1 meta=$2 arch m h abi d p name a pool=${POOL:-$1}
 	shift 2
 	apt_prepare "$set"
 	apt_opts "$set"
@@ -76,8 +77,8 @@ fetch() {
 			want+=("$d:amd64")
 		done
 	done
-	mkdir -p "$MIRROR/pool/$set"
-	cd "$MIRROR/pool/$set"
+	mkdir -p "$MIRROR/pool/$pool"
+	cd "$MIRROR/pool/$pool"
 	for p in "${want[@]}"; do
 		name=${p%%:*}
 		a=${p#*:}
@@ -146,7 +147,10 @@ fetch trixie linux-headers-amd64 amd64 arm64
 fetch_pkg trixie falcosecurity-scap-dkms
 index trixie amd64 arm64
 fetch bullseye linux-headers-amd64 amd64
-index bullseye amd64
+# arm64 from bullseye without -security (its arm64 packages are listed in
+# its index but missing from the archive's pool), in the same suite folder
+POOL=bullseye fetch bullseye-nosec linux-headers-amd64 arm64
+index bullseye amd64 arm64
 fetch sid linux-headers-amd64 amd64 arm64
 fetch_pkg sid falcosecurity-scap-dkms
 index sid amd64 arm64
