@@ -7,7 +7,8 @@
 #
 # :ebpf  kdriver's own legacy probe too (`kdriver build --kind ebpf`, in the
 #        kernel's builder image with its suite's clang), installed from the
-#        file, verified and cleaned up in the guest.
+#        file with its self-test, then the probe's guest tests (an openat
+#        seen, 5 s of stress with events and drops, nothing left after).
 # :scap  Falco's module too: `kdriver build --source` of Debian's
 #        falcosecurity-scap-dkms (sid's 0.23.2 and trixie's 0.20.0, from the
 #        mirror's pool) in the same image; the guest runs the scap case of
@@ -46,7 +47,8 @@ for a in amd64 arm64; do
 	case " ${kernels[*]} " in *"/$a "* | *"/$a:"*) ;; *) continue ;; esac
 	mkdir -p "$out/bin/$a"
 	(cd "$repo" && CGO_ENABLED=0 GOARCH=$a go build -o "$out/bin/$a/kdriver" ./cmd/kdriver &&
-		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -o "$out/bin/$a/kmod.test" ./kmod)
+		CGO_ENABLED=0 GOARCH=$a go test -c -tags vmguest -o "$out/bin/$a/kmod.test" ./kmod &&
+		CGO_ENABLED=0 GOARCH=$a go test -c -o "$out/bin/$a/legacy.test" ./bpf/legacy)
 done
 
 # The mirror on 127.0.0.1, and a Docker engine of our own (no bridge, no
@@ -142,8 +144,13 @@ for ka in "${kernels[@]}"; do
 		o=$(jq -r '.results[0].artifact // empty' "$d/ebpf-build.json" 2>/dev/null || true)
 		if [ -n "$o" ] && [ -f "$o" ]; then
 			cp "$o" "$d/kdriver.o"
-			extra+=("$d/kdriver.o")
+			extra+=("$d/kdriver.o" "$out/bin/$a/legacy.test")
 			echo 'case_run ebpf ebpf_file' >>"$d/cases.sh"
+			# the probe's own guest tests, as in scripts/vmtest: an openat
+			# seen and nothing left after close; 5 s of openat against
+			# 1 MiB buffers, events and drops reported
+			echo 'export KDRIVER_EBPF_GUEST=/kdriver.o' >>"$d/cases.sh"
+			echo 'case_run ebpf-stress /legacy.test -test.run "^(TestStress|TestOpenatAndCleanup)\$" -test.v -test.timeout 300s' >>"$d/cases.sh"
 		else
 			failed=1
 		fi
