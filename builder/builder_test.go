@@ -92,17 +92,23 @@ func fakeTargets(t *testing.T, n int) []matrix.Target {
 	return out
 }
 
-func fakeBuilder(t *testing.T, work, src string, be Backend, jobs int) *Builder {
+// fakeBuilder builds src's module with the backend be in work; each set
+// changes the options before the builder is made.
+func fakeBuilder(t *testing.T, work, src string, be Backend, jobs int, set ...func(*Options)) *Builder {
 	t.Helper()
 	dir := filepath.Join(work, "headers")
-	b, err := New(Options{
+	o := Options{
 		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
 		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil },
 		Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
 		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
 		Jobs: jobs, Retries: 1, DriverName: "kdriver", DriverVersion: "1.0.0+dev", HostArch: "x86_64",
 		Verify: func(string, matrix.Target) error { return nil },
-	})
+	}
+	for _, f := range set {
+		f(&o)
+	}
+	b, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,19 +35,9 @@ func probeBuilder(t *testing.T, work string, kind artifacts.Kind, clang Clang) (
 // for targets with the backend be, in work.
 func fakeProbeRun(t *testing.T, work, src string, be Backend, targets []matrix.Target) *Report {
 	t.Helper()
-	dir := filepath.Join(work, "headers")
-	b, err := New(Options{
-		Headers: &headers.Store{Dir: dir, Cache: &download.Cache{Dir: dir, Client: &http.Client{}}},
-		Choose:  func(context.Context, matrix.Target, Compiler) (Backend, error) { return be, nil },
-		Mode:    "fake", Source: Source{Dir: src, Module: "hello"},
-		OutDir: filepath.Join(work, "out"), CacheDir: filepath.Join(work, "builds"),
-		DriverName: "kdriver", DriverVersion: "1.0.0", HostArch: "x86_64",
-		Verify: func(string, matrix.Target) error { return nil },
-		Kind:   artifacts.KindEBPF, Clang: Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"},
+	b := fakeBuilder(t, work, src, be, 1, func(o *Options) {
+		o.Kind, o.Clang = artifacts.KindEBPF, Clang{Clang: "/usr/bin/clang-16", LLC: "/usr/bin/llc-16", Version: "16.0.6"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rep, err := b.Run(context.Background(), targets)
 	if err != nil {
 		t.Fatal(err)
