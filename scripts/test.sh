@@ -79,7 +79,7 @@ scripts/vmtest --matrix ci
 step "modern eBPF probe in qemu: other kernels and arm64"
 bpf/modern/vmtest/run.sh
 
-step "builder: 5.10 (gcc-10), sid 7.x and trixie 6.12 (gcc-14, with Falco's module) in builder containers, modules verified in qemu"
+step "builder: 5.10 (gcc-10), sid 7.x and trixie 6.12 (gcc-14) in builder containers: kdriver's and Falco's modules and probes, verified in qemu"
 scripts/builder-vmtest.sh
 
 # Every step above exits the script on failure, so reaching here means all passed.
