@@ -38,6 +38,9 @@ type ArtifactPolicy struct {
 	Download bool
 	Compile  bool
 	DryRun   bool
+	// NoCompile says why compiling is off, for the error when nothing is
+	// found (default: "--compile=false", the flag of install).
+	NoCompile string
 }
 
 // ArtifactSource resolves a driver artifact for the host: the verified
@@ -218,6 +221,8 @@ func (s *ArtifactSource) resolve(ctx context.Context, f host.Facts, p ArtifactPo
 	}
 
 	switch {
+	case !p.Compile && p.NoCompile != "":
+		reasons = append(reasons, "compile: "+p.NoCompile)
 	case !p.Compile:
 		reasons = append(reasons, "compile: --compile=false")
 	case s.Compiler == nil:

@@ -339,8 +339,12 @@ func installedProbe(g *globals, preset int, types []events.Type) (loader.EBPFOpt
 	}
 	return loader.EBPFOptions{
 		Artifacts: src,
-		Policy:    loader.ArtifactPolicy{Download: len(g.Repos) > 0},
-		Probe:     legacy.Options{BufSizePreset: preset, Types: types},
+		// The stores when given (else the miss says to give --repo); never
+		// a build: that is install's, and these commands have no flag for it.
+		Policy: loader.ArtifactPolicy{Download: true,
+			NoCompile: "verify and events load the probe from the cache or the stores and never compile it: " +
+				"run kdriver install --type ebpf first (a probe installed with --file is loaded once, not cached)"},
+		Probe: legacy.Options{BufSizePreset: preset, Types: types},
 	}, nil
 }
 
