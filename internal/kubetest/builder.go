@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/kdriver/kdriver/builder"
@@ -76,25 +73,8 @@ func writeRootfsImage(layerTar, ref, out string) error {
 	if err != nil {
 		return fmt.Errorf("image %s: %w", ref, err)
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = "amd64", "linux"
-	cf.Config = v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, WorkingDir: "/"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
-	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return err
-	}
-	return tarball.WriteToFile(out, tag, img)
+	return writeLayerImage(out, ref, layer,
+		v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, WorkingDir: "/"})
 }
 
 // KdriverBinary builds kdriver (with its Kubernetes backend) for the test

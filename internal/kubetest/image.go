@@ -59,6 +59,12 @@ func writeImage(out, ref string, files []file, cfg v1.Config) error {
 	if err != nil {
 		return fmt.Errorf("image %s: %w", ref, err)
 	}
+	return writeLayerImage(out, ref, layer, cfg)
+}
+
+// writeLayerImage writes the amd64 image of the one layer with cfg as a
+// docker-archive tarball named ref.
+func writeLayerImage(out, ref string, layer v1.Layer, cfg v1.Config) error {
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", ref, err)
