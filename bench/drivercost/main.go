@@ -104,16 +104,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.probe != "" {
 		cfgs = append(cfgs, config{name: "legacy eBPF probe", open: func(context.Context) (*source, error) {
-			f, err := os.Open(o.probe)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			st, err := f.Stat()
-			if err != nil {
-				return nil, err
-			}
-			p, err := legacy.Load(o.probe, f, st.Size(), legacy.Options{BufSizePreset: o.preset})
+			p, err := legacy.LoadFile(o.probe, legacy.Options{BufSizePreset: o.preset})
 			if err != nil {
 				return nil, err
 			}

@@ -60,6 +60,21 @@ func permissionError(err error) error {
 	return err
 }
 
+// LoadFile loads the probe at path; see Load. (Installs load through the
+// one descriptor they hashed and preflighted, with Load.)
+func LoadFile(path string, opts Options) (*Probe, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return Load(path, f, st.Size(), opts)
+}
+
 // Load inspects the object in r, loads it, fills its syscall filter and
 // settings, opens its perf buffers and attaches its raw tracepoints. The
 // caller checks the recorded kernel against the host's first (Info.Check):

@@ -41,17 +41,7 @@ func probeFile(t *testing.T) string {
 
 func loadProbe(t *testing.T, opts Options) *Probe {
 	t.Helper()
-	path := probeFile(t)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Load(path, f, st.Size(), opts)
+	p, err := LoadFile(probeFile(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
