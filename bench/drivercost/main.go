@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sort"
 	"strconv"
@@ -28,6 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kdriver/kdriver/bench/internal/workers"
 	"github.com/kdriver/kdriver/bpf/legacy"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
@@ -123,7 +123,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("Kernel %s, %d CPUs, %d workload process(es) × %d close(-1) per round, %d rounds interleaved, buffer preset %d.\n\n",
 		kernel(), cpus(), o.workers, o.n, o.rounds, o.preset)
-	if _, _, err := workers(ctx, o.workers, o.n/10); err != nil { // warm up
+	if _, _, err := workers.Run(ctx, o.workers, o.n/10); err != nil { // warm up
 		return err
 	}
 	rounds := make([][]round, len(cfgs))
@@ -169,7 +169,7 @@ func run(ctx context.Context, o options) error {
 // what the driver wrote and detaches.
 func measure(ctx context.Context, c config, o options) (round, error) {
 	if c.open == nil {
-		wall, cpu, err := workers(ctx, o.workers, o.n)
+		wall, cpu, err := workers.Run(ctx, o.workers, o.n)
 		return round{wall: wall, cpu: cpu}, err
 	}
 	src, err := c.open(ctx)
@@ -191,7 +191,7 @@ func measure(ctx context.Context, c config, o options) (round, error) {
 			read.Add(1)
 		}
 	}()
-	wall, cpu, err := workers(ctx, o.workers, o.n)
+	wall, cpu, err := workers.Run(ctx, o.workers, o.n)
 	for deadline := time.Now().Add(10 * time.Second); err == nil && time.Now().Before(deadline); {
 		st, _ := src.Stats()
 		if read.Load() >= st.Events {
@@ -207,34 +207,6 @@ func measure(ctx context.Context, c config, o options) (round, error) {
 		return round{}, err
 	}
 	return round{wall: wall, cpu: cpu, read: read.Load(), written: st.Events, drops: st.Drops}, nil
-}
-
-// workers runs w workload children of n syscalls each; the wall time of
-// the batch.
-func workers(ctx context.Context, w, n int) (time.Duration, time.Duration, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, 0, err
-	}
-	cmds := make([]*exec.Cmd, w)
-	for i := range cmds {
-		cmds[i] = exec.CommandContext(ctx, exe, "workload", strconv.Itoa(n))
-		cmds[i].Stderr = os.Stderr
-	}
-	start := time.Now()
-	for _, c := range cmds {
-		if err := c.Start(); err != nil {
-			return 0, 0, err
-		}
-	}
-	var cpu time.Duration
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			return 0, 0, fmt.Errorf("workload: %w", err)
-		}
-		cpu += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
-	}
-	return time.Since(start), cpu, nil
 }
 
 // nsPer is per syscall of one worker: CPU time summed over the workers

@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kdriver/kdriver/bench/internal/workers"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
 )
@@ -78,32 +79,6 @@ func (p phase) nsPerSyscall() float64 {
 	return float64(p.wall.Nanoseconds()) * float64(p.workers) / float64(p.syscalls)
 }
 
-// runWorkers runs w workload children of n syscalls each and returns the
-// wall time of the whole batch.
-func runWorkers(ctx context.Context, w, n int) (time.Duration, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	cmds := make([]*exec.Cmd, w)
-	for i := range cmds {
-		cmds[i] = exec.CommandContext(ctx, exe, "workload", strconv.Itoa(n))
-		cmds[i].Stderr = os.Stderr
-	}
-	start := time.Now()
-	for _, c := range cmds {
-		if err := c.Start(); err != nil {
-			return 0, err
-		}
-	}
-	for _, c := range cmds {
-		if err := c.Wait(); err != nil {
-			return 0, fmt.Errorf("workload: %w", err)
-		}
-	}
-	return time.Since(start), nil
-}
-
 func cpuSelf() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -111,7 +86,7 @@ func cpuSelf() time.Duration {
 }
 
 func baseline(ctx context.Context, w, n int) (phase, error) {
-	wall, err := runWorkers(ctx, w, n)
+	wall, _, err := workers.Run(ctx, w, n)
 	return phase{name: "no probe", workers: w, syscalls: w * n, wall: wall}, err
 }
 
@@ -145,7 +120,7 @@ func ours(ctx context.Context, w, n, preset, perBuf int) (phase, error) {
 			read.Add(1)
 		}
 	}()
-	p.wall, err = runWorkers(ctx, w, n)
+	p.wall, _, err = workers.Run(ctx, w, n)
 	if err != nil {
 		stopRead()
 		<-done
@@ -219,7 +194,7 @@ func withBpftrace(ctx context.Context, bin, name string, w, n int) (phase, error
 			}
 		}
 	}()
-	p.wall, err = runWorkers(ctx, w, n)
+	p.wall, _, err = workers.Run(ctx, w, n)
 	_ = cmd.Process.Signal(os.Interrupt)
 	<-counted
 	werr := cmd.Wait()
@@ -252,7 +227,7 @@ func run(ctx context.Context, n int, workerList string, preset, perBuf int, bpft
 			return fmt.Errorf("-workers %q", workerList)
 		}
 		// Warm up once so page cache and CPU frequency settle.
-		if _, err := runWorkers(ctx, w, n/10); err != nil {
+		if _, _, err := workers.Run(ctx, w, n/10); err != nil {
 			return err
 		}
 		// Interleave the configurations and keep each one's fastest run.
