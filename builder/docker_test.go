@@ -32,14 +32,14 @@ func hostMirror(t *testing.T) string {
 // bullseye 5.10 (gcc-10) and sid (a newer gcc and C library), and sid arm64
 // cross-built in a sid image with its cross compiler.
 func TestDockerBackend(t *testing.T) {
-	mirror := needMirror(t)
+	mirror := testenv.BuilderMirror(t)
 	for _, suite := range []string{"bullseye", "sid"} {
 		if _, err := os.Stat(filepath.Join(mirror, "dists", suite, "Release")); err != nil {
 			t.Fatalf("mirror has no %s: run scripts/setup-builder.sh", suite)
 		}
 	}
-	host := testenv.StartDockerd(t, filepath.Join(cacheDir(), "builder", "docker"))
-	url := serveDir(t, mirror)
+	host := testenv.StartDockerd(t, filepath.Join(testenv.CacheDir(), "builder", "docker"))
+	url := testenv.ServeDir(t, mirror)
 	src := kmodSource(t)
 	ctx := context.Background()
 	var targets []matrix.Target

@@ -3,7 +3,6 @@ package builder
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,38 +15,6 @@ import (
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/kdriver/kdriver/internal/testenv"
 )
-
-// cacheDir is where set-up scripts keep downloads between runs.
-func cacheDir() string {
-	if d := os.Getenv("KDRIVER_CACHE"); d != "" {
-		return d
-	}
-	return "/var/cache/kdriver-dev"
-}
-
-// needMirror returns the local Debian mirror made by
-// scripts/setup-builder.sh, skipping outside CI when it is missing.
-func needMirror(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(cacheDir(), "builder", "mirror")
-	if _, err := os.Stat(filepath.Join(dir, "dists", "bookworm", "Release")); err != nil {
-		testenv.Missing(t, "no local mirror at %s: run scripts/setup-builder.sh", dir)
-	}
-	return dir
-}
-
-// serveDir serves dir on 127.0.0.1 and returns its URL.
-func serveDir(t testing.TB, dir string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
-}
 
 // mirrorTargets reads the served mirror: every kernel of bookworm main for
 // amd64 and arm64, as the amd64 host sees them.
@@ -138,7 +105,7 @@ func newTestBuilderWith(t testing.TB, work string, src Source, jobs int, mode st
 // and 6.12 kernels, amd64 and arm64 (cross), from a mirror of real Debian
 // packages; then a rerun builds nothing, and a source change rebuilds all.
 func TestBuildFromMirror(t *testing.T) {
-	url := serveDir(t, needMirror(t))
+	url := testenv.ServeDir(t, testenv.BuilderMirror(t))
 	src := kmodSource(t)
 	targets := newestSeries(mirrorTargets(t, url))
 	if len(targets) != 4 {

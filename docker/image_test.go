@@ -50,7 +50,7 @@ func TestImage(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	host := testenv.StartDockerd(t, filepath.Join(cacheDir(), "image", "docker"))
+	host := testenv.StartDockerd(t, filepath.Join(testenv.CacheDir(), "image", "docker"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	const image = "kdriver-image-test:latest"
@@ -152,12 +152,4 @@ func hostOSID(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return parseEnv(string(b))["ID"]
-}
-
-// cacheDir is the suite's download cache ($KDRIVER_CACHE).
-func cacheDir() string {
-	if c := os.Getenv("KDRIVER_CACHE"); c != "" {
-		return c
-	}
-	return "/var/cache/kdriver-dev"
 }

@@ -17,10 +17,7 @@ import (
 // of scripts/setup-builder.sh) and compares every file, link and mode bit
 // with what dpkg-deb -x makes of them.
 func TestDebMatchesDpkg(t *testing.T) {
-	cache := os.Getenv("KDRIVER_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kdriver-dev"
-	}
+	cache := testenv.CacheDir()
 	debs, _ := filepath.Glob(filepath.Join(cache, "builder/mirror/pool/bookworm/linux-*-common_*_all.deb"))
 	kb, _ := filepath.Glob(filepath.Join(cache, "builder/mirror/pool/bookworm/linux-kbuild-6.1_*_amd64.deb"))
 	debs = append(debs, kb...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,26 +31,12 @@ const buildScriptsBudget = 15 * time.Minute
 // $MIRROR is its URL, $SRC the kernel module source, $KREL the newest
 // bookworm 6.1 amd64 kernel release in it.
 func TestBuildScripts(t *testing.T) {
-	cache := os.Getenv("KDRIVER_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kdriver-dev"
-	}
-	mirror := filepath.Join(cache, "builder", "mirror")
-	if _, err := os.Stat(filepath.Join(mirror, "dists", "bookworm", "Release")); err != nil {
-		testenv.Missing(t, "no mirror at %s: run scripts/setup-builder.sh", mirror)
-	}
+	mirror := testenv.BuilderMirror(t)
 	if d, ok := t.Deadline(); ok && time.Until(d) < buildScriptsBudget {
 		testenv.Missing(t, "the build scripts compile kernel modules for two architectures: %s left before go test's -timeout, want %s (run with -timeout 50m, as scripts/test.sh does)",
 			time.Until(d).Round(time.Second), buildScriptsBudget)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(mirror))}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() }) // after the parallel scripts
-	url := "http://" + ln.Addr().String()
+	url := testenv.ServeDir(t, mirror) // served until after the parallel scripts
 
 	a := &debian.Archive{URL: url, Client: &http.Client{}}
 	ix, err := debian.LoadIndex(context.Background(), a, "bookworm", []string{"main"}, []string{"amd64"})
@@ -93,7 +78,7 @@ func TestBuildScripts(t *testing.T) {
 			env.Setenv("SRC", src)
 			env.Setenv("KREL", krel)
 			env.Setenv("KITDIR", kitDir)
-			env.Setenv("KITCACHE", filepath.Join(cache, "builder", "kits"))
+			env.Setenv("KITCACHE", filepath.Join(testenv.CacheDir(), "builder", "kits"))
 			for suite, v := range scapDebs {
 				env.Setenv("SCAP_"+strings.ToUpper(suite), v)
 			}

@@ -8,8 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,23 +45,9 @@ type matrixSetup struct {
 // 127.0.0.1, lists its newest bookworm 6.1 and 6.12 kernels for amd64 and
 // arm64 as a matrix, and makes the builder image for them.
 func prepareMatrix(t *testing.T) *matrixSetup {
-	cache := os.Getenv("KDRIVER_CACHE")
-	if cache == "" {
-		cache = "/var/cache/kdriver-dev"
-	}
-	mirror := filepath.Join(cache, "builder", "mirror")
-	if _, err := os.Stat(filepath.Join(mirror, "dists", "bookworm", "Release")); err != nil {
-		testenv.Missing(t, "no mirror at %s: run scripts/setup-builder.sh", mirror)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(mirror))}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	url := testenv.ServeDir(t, testenv.BuilderMirror(t))
 	m := &matrixSetup{kdriver: kubetest.KdriverBinary(t), matrix: filepath.Join(t.TempDir(), "matrix.yaml")}
-	run(t, m.kdriver, "build", "matrix", "--mirror", "http://"+ln.Addr().String(), "--suite", "bookworm",
+	run(t, m.kdriver, "build", "matrix", "--mirror", url, "--suite", "bookworm",
 		"--arches", "amd64", "--arches", "arm64", "--newest",
 		"--flavour", `^6\.(1\.0-[0-9]+|12\.[0-9]+\+deb12)-(amd64|arm64)$`, "-f", m.matrix)
 	data, err := os.ReadFile(m.matrix)

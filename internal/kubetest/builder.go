@@ -25,7 +25,7 @@ import (
 func BuilderImage(t testing.TB, suite string, pkgs []string) (file, ref string) {
 	t.Helper()
 	ref = "kdriver.local/" + builder.ImageName(suite, pkgs)
-	dir := filepath.Join(cacheDir(), "k8s", "images")
+	dir := filepath.Join(testenv.CacheDir(), "k8s", "images")
 	file = filepath.Join(dir, strings.ReplaceAll(filepath.Base(ref), ":", "_")+".tar")
 	if _, err := os.Stat(file); err == nil {
 		return file, ref

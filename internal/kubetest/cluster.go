@@ -49,7 +49,7 @@ func Start(t testing.TB, images ...string) *Cluster {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "the Kubernetes tests run a kubelet: they need root")
 	}
-	cache := cacheDir()
+	cache := testenv.CacheDir()
 	bin := filepath.Join(cache, "k8s", Version, "bin")
 	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
@@ -176,14 +176,6 @@ func leftovers(dir string) []string {
 		out = append(out, "folder "+dir)
 	}
 	return out
-}
-
-// cacheDir is $KDRIVER_CACHE or its default.
-func cacheDir() string {
-	if c := os.Getenv("KDRIVER_CACHE"); c != "" {
-		return c
-	}
-	return "/var/cache/kdriver-dev"
 }
 
 // repoRoot is the repository's root.
