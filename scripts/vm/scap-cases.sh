@@ -73,17 +73,6 @@ scap_sysdig() {
 	umount $r/tmp $r/dev $r/sys $r/proc
 	return $rc
 }
-# as_debian_node CMD...: run CMD with the guest standing for a Debian node
-# (its os-release gives Falco's target ID, debian, that names the driver, as
-# on a real one); removed afterwards.
-as_debian_node() {
-	mkdir -p /etc
-	printf 'NAME="Debian GNU/Linux"\nID=debian\n' >/etc/os-release
-	"$@"
-	rc=$?
-	rm -f /etc/os-release
-	return $rc
-}
 scap_case() { as_debian_node scap_case_run; }
 scap_case_run() {
 	[ -f /scap.ko ] || { echo "no /scap.ko: see the scap-build result"; return 1; }
