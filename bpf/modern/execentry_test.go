@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,36 +15,51 @@ import (
 
 // TestExecEntryPrograms: the exec entries come from fentry programs on
 // the two syscalls' functions where the kernel can attach them, else from
-// the sys_enter program (also when asked to), and both ways give the same
-// execve_e and execveat_e.
+// the kernel's syscall tracepoints, else from the sys_enter program (each
+// also when forced), and every way gives the same execve_e and execveat_e.
 func TestExecEntryPrograms(t *testing.T) {
 	testenv.RequireBPF(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sysEnter := range []bool{false, true} {
-		name := "preferred"
-		if sysEnter {
-			name = "sys_enter"
+	for _, c := range []struct {
+		mode AttachMode
+		way  ExecEntry
+	}{
+		{AttachBTF, ""}, {AttachBTF, ExecEntryTracepoint}, {AttachBTF, ExecEntrySysEnter},
+		{AttachRaw, ""}, {AttachRaw, ExecEntrySysEnter},
+	} {
+		name := string(c.mode) + "/" + string(c.way)
+		if c.way == "" {
+			name = string(c.mode) + "/preferred"
 		}
 		t.Run(name, func(t *testing.T) {
 			// One exec type: the probe takes all four (ExecTypes).
-			src, err := Open(Options{BufSizePreset: 1, SysEnterExec: sysEnter, Types: []events.Type{events.TypeExecveE}})
+			src, err := Open(Options{BufSizePreset: 1, Attach: c.mode, ExecEntry: c.way, Types: []events.Type{events.TypeExecveE}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer src.Close()
 			p := src.Probe()
 			t.Logf("mode %s, exec entries through %s", p.Mode, p.ExecEntry)
-			// The VM suite sets it on kernels with BPF trampolines.
-			wantFentry := !sysEnter && os.Getenv("KDRIVER_EXPECT_FENTRY") == "1"
-			switch {
-			case wantFentry && p.ExecEntry != ExecEntryFentry,
-				sysEnter && p.ExecEntry != ExecEntrySysEnter,
-				p.Mode == AttachRaw && p.ExecEntry != ExecEntrySysEnter,
-				p.ExecEntry == ExecEntryNone:
-				t.Fatalf("exec entries through %s (mode %s, sys_enter asked: %v)", p.ExecEntry, p.Mode, sysEnter)
+			want := c.way
+			if want == "" {
+				// Every kernel the suites cover has syscall tracepoints
+				// (CONFIG_FTRACE_SYSCALLS); the VM suite says where it
+				// has BPF trampolines.
+				want = ExecEntryTracepoint
+				if c.mode == AttachBTF && os.Getenv("KDRIVER_EXPECT_FENTRY") == "1" {
+					want = ExecEntryFentry
+				}
+			}
+			if p.ExecEntry != want {
+				t.Fatalf("exec entries through %s (mode %s), want %s", p.ExecEntry, p.Mode, want)
+			}
+			// Where no tracefs was mounted, the probe mounted one for the
+			// event ids only: nothing of it may stay.
+			if mi, err := os.ReadFile("/proc/self/mountinfo"); err != nil || strings.Contains(string(mi), "kdriver-tracefs-") {
+				t.Fatalf("a tracefs mount of the probe stayed (%v):\n%s", err, mi)
 			}
 			cmd := exec.Command(self, "-test.list=^$")
 			if err := cmd.Run(); err != nil {

@@ -3,6 +3,7 @@ package modern
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -61,9 +62,10 @@ type Options struct {
 	Types []events.Type
 	// Attach forces one attach mode; empty: tp_btf, then raw tracepoints.
 	Attach AttachMode
-	// SysEnterExec takes exec entries with the sys_enter program even
-	// where fentry programs would do (tests of the fallback).
-	SysEnterExec bool
+	// ExecEntry forces the programs that take the exec entries (tests and
+	// benchmarks of each way); empty: the first that loads of fentry
+	// (tp_btf mode only), the syscall tracepoints, sys_enter.
+	ExecEntry ExecEntry
 	// Logger receives debug messages (attach mode, buffers); nil: silent.
 	Logger *slog.Logger
 }
@@ -96,6 +98,11 @@ const (
 	// functions, which run for those two syscalls only (tp_btf mode, when
 	// the kernel has trampolines).
 	ExecEntryFentry ExecEntry = "fentry"
+	// ExecEntryTracepoint: programs on the kernel's syscalls:
+	// sys_enter_execve and sys_enter_execveat tracepoints
+	// (CONFIG_FTRACE_SYSCALLS), which run for those two syscalls only;
+	// the kernel tests a bitmap at every syscall's entry.
+	ExecEntryTracepoint ExecEntry = "syscall_tracepoint"
 	// ExecEntrySysEnter: a program on raw_syscalls:sys_enter, which runs
 	// at the entry of every syscall.
 	ExecEntrySysEnter ExecEntry = "sys_enter"
@@ -111,9 +118,9 @@ type Probe struct {
 	BufSize   int // bytes per ring buffer
 
 	coll   *ebpf.Collection // the programs of Mode
-	entry  *ebpf.Collection // the fentry exec entry programs, if loaded
+	entry  *ebpf.Collection // the fentry or syscall tracepoint exec entry programs, if loaded
 	maps   probeMaps        // bpf2go's typed maps, owned by the Probe
-	links  []link.Link
+	links  []io.Closer      // attached programs: links and perf events
 	rings  []*ebpf.Map
 	cpusOf [][]int // rings[i] serves the CPUs cpusOf[i]
 }
@@ -196,8 +203,13 @@ func Load(opts Options) (*Probe, error) {
 	default:
 		return nil, fmt.Errorf("attach mode %q: want %s or %s", opts.Attach, AttachBTF, AttachRaw)
 	}
+	switch opts.ExecEntry {
+	case "", ExecEntryFentry, ExecEntryTracepoint, ExecEntrySysEnter:
+	default:
+		return nil, fmt.Errorf("exec entry programs %q: want %s, %s or %s", opts.ExecEntry, ExecEntryFentry, ExecEntryTracepoint, ExecEntrySysEnter)
+	}
 	for _, mode := range modes {
-		p, err := load(mode, possible, online, size, opts.CPUsPerBuffer, filter, wantExit, opts.SysEnterExec, log)
+		p, err := load(mode, possible, online, size, opts.CPUsPerBuffer, filter, wantExit, opts.ExecEntry, log)
 		if err == nil {
 			log.Debug("modern probe attached", "mode", mode, "exec_entry", p.ExecEntry, "buffers", len(p.rings), "buffer_size", size)
 			return p, nil
@@ -213,7 +225,7 @@ func Load(opts Options) (*Probe, error) {
 }
 
 func load(mode AttachMode, possible int, online []int, size, perBuf int, filter []events.FilterEntry,
-	wantExit, sysEnterExec bool, log *slog.Logger) (p *Probe, err error) {
+	wantExit bool, execEntry ExecEntry, log *slog.Logger) (p *Probe, err error) {
 	spec, err := loadProbe()
 	if err != nil {
 		return nil, fmt.Errorf("embedded object: %w", err)
@@ -236,8 +248,9 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	if err := specs.KdWakeupBytes.Set(uint64(max(1, size/wakeupFraction/perBuf))); err != nil {
 		return nil, fmt.Errorf("variable %s: %w", specs.KdWakeupBytes.Name, err)
 	}
-	// The fentry exec entry programs load apart (loadExecFentry), after
-	// the rest: their failure must leave the sys_enter program in place.
+	// The fentry and syscall tracepoint exec entry programs load apart
+	// (attachExecEntry), after the rest: their failure must leave the
+	// sys_enter program in place.
 	entrySpec := spec.Copy()
 	// Only this mode's programs are loaded: tp_btf ones do not load
 	// without BTF.
@@ -253,12 +266,14 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 		return nil, err
 	}
 	p = &Probe{Mode: mode, ExecEntry: ExecEntryNone, BufSize: size, coll: coll}
-	defer func() {
+	// Every failure below returns a nil Probe: the one made here is
+	// closed by name.
+	defer func(made *Probe) {
 		if err != nil {
-			p.Close()
+			made.Close()
 			p = nil
 		}
-	}()
+	}(p)
 	if err := coll.Assign(&p.maps); err != nil {
 		return nil, err
 	}
@@ -273,15 +288,12 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 			if !hasEntryTypes(filter) {
 				continue
 			}
-			if mode == AttachBTF && !sysEnterExec {
-				err := p.attachExecFentry(entrySpec, cache)
-				if err == nil {
-					p.ExecEntry = ExecEntryFentry
-					continue
-				}
-				log.Debug("modern probe: exec entries through sys_enter", "fentry_error", err)
+			if p.ExecEntry, err = p.attachExecEntry(mode, entrySpec, cache, execEntry, log); err != nil {
+				return nil, err
 			}
-			p.ExecEntry = ExecEntrySysEnter
+			if p.ExecEntry != ExecEntrySysEnter {
+				continue
+			}
 		}
 		prog := coll.Programs[a.prog.Name]
 		var l link.Link
@@ -304,15 +316,63 @@ func hasEntryTypes(filter []events.FilterEntry) bool {
 	return slices.ContainsFunc(filter, func(e events.FilterEntry) bool { return e.Enter != 0 })
 }
 
-// execFentry are the fentry programs that take the exec entries.
-var execFentry = []string{"kd_execve_fentry", "kd_execveat_fentry"}
+// execEntryPrograms are the programs of each way of taking the exec
+// entries apart from sys_enter.
+var execEntryPrograms = map[ExecEntry][]string{
+	ExecEntryFentry:     {"kd_execve_fentry", "kd_execveat_fentry"},
+	ExecEntryTracepoint: {"kd_execve_tp", "kd_execveat_tp"},
+}
 
-// attachExecFentry loads the fentry exec entry programs from spec (a copy
-// of the object's) on the maps of the loaded probe, and attaches them; on
-// an error it leaves nothing attached.
-func (p *Probe) attachExecFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
+// syscallEvents are the trace events of the syscall tracepoint programs.
+var syscallEvents = []string{"sys_enter_execve", "sys_enter_execveat"}
+
+// attachExecEntry attaches the exec entry programs of the first way that
+// works, in the order of ExecEntry's constants: fentry (tp_btf mode only),
+// the syscall tracepoints, and else none here (ExecEntrySysEnter: the
+// caller attaches its sys_enter program). force names the only way to
+// try; an error is returned only when it fails.
+func (p *Probe) attachExecEntry(mode AttachMode, spec *ebpf.CollectionSpec, cache *btf.Cache,
+	force ExecEntry, log *slog.Logger) (ExecEntry, error) {
+	ways := []ExecEntry{ExecEntryFentry, ExecEntryTracepoint}
+	if mode != AttachBTF {
+		// fentry programs are BTF programs.
+		ways = ways[1:]
+	}
+	switch {
+	case force == ExecEntrySysEnter:
+		return force, nil
+	case force != "" && !slices.Contains(ways, force):
+		return "", fmt.Errorf("exec entries through %s: not in %s mode", force, mode)
+	case force != "":
+		ways = []ExecEntry{force}
+	}
+	for _, way := range ways {
+		err := p.attachEntryPrograms(spec.Copy(), cache, way)
+		if err == nil {
+			return way, nil
+		}
+		if force != "" {
+			return "", fmt.Errorf("exec entries through %s: %w", way, err)
+		}
+		log.Debug("modern probe: exec entry programs did not attach", "way", way, "error", err)
+	}
+	return ExecEntrySysEnter, nil
+}
+
+// attachEntryPrograms loads the exec entry programs of way from spec (a
+// copy of the object's) on the maps of the loaded probe, and attaches
+// them; on an error it leaves nothing attached.
+func (p *Probe) attachEntryPrograms(spec *ebpf.CollectionSpec, cache *btf.Cache, way ExecEntry) error {
+	names := execEntryPrograms[way]
+	var ids []uint64
+	if way == ExecEntryTracepoint {
+		var err error
+		if ids, err = traceEventIDs("syscalls", syscallEvents); err != nil {
+			return err
+		}
+	}
 	for name := range spec.Programs {
-		if !slices.Contains(execFentry, name) {
+		if !slices.Contains(names, name) {
 			delete(spec.Programs, name)
 		}
 	}
@@ -331,16 +391,21 @@ func (p *Probe) attachExecFentry(spec *ebpf.CollectionSpec, cache *btf.Cache) er
 	}
 	for name := range spec.Maps {
 		if maps[name] == nil {
-			return fmt.Errorf("map %s of the fentry programs: not among the probe's", name)
+			return fmt.Errorf("map %s of the %s programs: not among the probe's", name, way)
 		}
 	}
 	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: maps, Cache: cache})
 	if err != nil {
 		return err
 	}
-	var links []link.Link
-	for _, name := range execFentry {
-		l, err := link.AttachTracing(link.TracingOptions{Program: coll.Programs[name]})
+	var links []io.Closer
+	for i, name := range names {
+		var l io.Closer
+		if way == ExecEntryTracepoint {
+			l, err = attachTracepoint(coll.Programs[name], ids[i])
+		} else {
+			l, err = link.AttachTracing(link.TracingOptions{Program: coll.Programs[name]})
+		}
 		if err != nil {
 			for _, l := range links {
 				_ = l.Close()

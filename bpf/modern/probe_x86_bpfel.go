@@ -42,7 +42,9 @@ const (
 	probeMapScratch           = "scratch"
 	probeMapSyscallFilter     = "syscall_filter"
 	probeProgKdExecveFentry   = "kd_execve_fentry"
+	probeProgKdExecveTp       = "kd_execve_tp"
 	probeProgKdExecveatFentry = "kd_execveat_fentry"
+	probeProgKdExecveatTp     = "kd_execveat_tp"
 	probeProgKdProcExitBtf    = "kd_proc_exit_btf"
 	probeProgKdProcExitRaw    = "kd_proc_exit_raw"
 	probeProgKdSysEnterBtf    = "kd_sys_enter_btf"
@@ -99,7 +101,9 @@ type probeSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
 	KdExecveFentry   *ebpf.ProgramSpec `ebpf:"kd_execve_fentry"`
+	KdExecveTp       *ebpf.ProgramSpec `ebpf:"kd_execve_tp"`
 	KdExecveatFentry *ebpf.ProgramSpec `ebpf:"kd_execveat_fentry"`
+	KdExecveatTp     *ebpf.ProgramSpec `ebpf:"kd_execveat_tp"`
 	KdProcExitBtf    *ebpf.ProgramSpec `ebpf:"kd_proc_exit_btf"`
 	KdProcExitRaw    *ebpf.ProgramSpec `ebpf:"kd_proc_exit_raw"`
 	KdSysEnterBtf    *ebpf.ProgramSpec `ebpf:"kd_sys_enter_btf"`
@@ -183,7 +187,9 @@ type probeVariables struct {
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
 	KdExecveFentry   *ebpf.Program `ebpf:"kd_execve_fentry"`
+	KdExecveTp       *ebpf.Program `ebpf:"kd_execve_tp"`
 	KdExecveatFentry *ebpf.Program `ebpf:"kd_execveat_fentry"`
+	KdExecveatTp     *ebpf.Program `ebpf:"kd_execveat_tp"`
 	KdProcExitBtf    *ebpf.Program `ebpf:"kd_proc_exit_btf"`
 	KdProcExitRaw    *ebpf.Program `ebpf:"kd_proc_exit_raw"`
 	KdSysEnterBtf    *ebpf.Program `ebpf:"kd_sys_enter_btf"`
@@ -195,7 +201,9 @@ type probePrograms struct {
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
 		p.KdExecveFentry,
+		p.KdExecveTp,
 		p.KdExecveatFentry,
+		p.KdExecveatTp,
 		p.KdProcExitBtf,
 		p.KdProcExitRaw,
 		p.KdSysEnterBtf,

@@ -7,6 +7,9 @@
  * Each program exists twice: as tp_btf (BTF-typed raw tracepoint, 5.5+) and
  * as a plain raw tracepoint (4.17+); the Go loader tries tp_btf first and
  * falls back by trying to attach. Both receive the same (regs, id|ret) pair.
+ * The exec entries (the only entry events) come from the first of three
+ * that loads: fentry on the exec syscalls' functions, the kernel's
+ * syscalls:sys_enter_execve(at) tracepoints, the sys_enter program.
  *
  * The probe is arch-neutral: the Go side fills kd_filter with syscall
  * number -> event type for the target arch, and the programs dispatch on
@@ -528,48 +531,71 @@ static __always_inline __s64 kd_int(unsigned long v)
 	return (__s64)(__s32)v;
 }
 
-static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long id)
+/* The arguments of a syscall entry, from the saved registers or from a
+ * syscall tracepoint's record. */
+struct kd_args {
+	unsigned long a[5];
+};
+
+/*
+ * An exec entry (the only entry events). t and the header are read the
+ * btf way or the helper way (kd_header); compat syscalls were left out by
+ * the caller.
+ */
+static __always_inline int kd_enter(const int btf, struct task_struct *t, struct kd_filter *f,
+				    const struct kd_args *a)
 {
-	struct task_struct *t;
-	struct kd_filter *f;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u16 type = f->enter;
 	struct kd_buf b;
+
+	if (type != KD_EV_EXECVE_E && type != KD_EV_EXECVEAT_E)
+		return 0;
+	bpf_map_update_elem(&exec_pending, &tgid, &type, BPF_ANY);
+	if (type == KD_EV_EXECVE_E) {
+		if (kd_begin(btf, t, &b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
+			return 0;
+		kd_ustr(&b, a->a[0], KD_MAX_PATH);
+		kd_uargv(&b, a->a[1]);
+	} else {
+		if (kd_begin(btf, t, &b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
+			return 0;
+		kd_u64(&b, kd_int(a->a[0]));
+		kd_ustr(&b, a->a[1], KD_MAX_PATH);
+		kd_uargv(&b, a->a[2]);
+		kd_u64(&b, (__u32)a->a[4]);
+	}
+	kd_submit(&b);
+	return 0;
+}
+
+static __always_inline struct kd_filter *kd_filter_of(long id)
+{
 	__u32 nr;
 
 	if (id < 0 || id >= KD_SYSCALL_MAX)
-		return 0;
+		return NULL;
 	nr = id;
-	f = bpf_map_lookup_elem(&syscall_filter, &nr);
+	return bpf_map_lookup_elem(&syscall_filter, &nr);
+}
+
+/* sys_enter, or fentry on the exec syscalls' functions: the registers as
+ * the syscall entry saved them. */
+static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long id)
+{
+	struct kd_filter *f = kd_filter_of(id);
+	struct task_struct *t;
+	struct kd_args a;
+	int i;
+
 	if (!f || !f->enter)
 		return 0;
 	t = kd_task(btf);
 	if (kd_compat(btf, regs, t))
 		return 0;
-	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		__u16 t = f->enter;
-
-		bpf_map_update_elem(&exec_pending, &tgid, &t, BPF_ANY);
-	}
-	switch (f->enter) {
-	case KD_EV_EXECVE_E:
-		if (kd_begin(btf, t, &b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
-			return 0;
-		kd_ustr(&b, kd_arg(btf, regs, 0), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(btf, regs, 1));
-		break;
-	case KD_EV_EXECVEAT_E:
-		if (kd_begin(btf, t, &b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
-			return 0;
-		kd_u64(&b, kd_int(kd_arg(btf, regs, 0)));
-		kd_ustr(&b, kd_arg(btf, regs, 1), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(btf, regs, 2));
-		kd_u64(&b, (__u32)kd_arg(btf, regs, 4));
-		break;
-	default:
-		return 0;
-	}
-	kd_submit(&b);
-	return 0;
+	for (i = 0; i < 5; i++)
+		a.a[i] = kd_arg(btf, regs, i);
+	return kd_enter(btf, t, f, &a);
 }
 
 static __always_inline void kd_open_x(const int btf, struct kd_buf *b, struct pt_regs *regs, __u16 type)
@@ -824,6 +850,51 @@ SEC(KD_SYSCALL_FN(execveat))
 int BPF_PROG(kd_execveat_fentry, struct pt_regs *regs)
 {
 	return kd_on_enter(1, regs, kd_syscall_nr(1, regs));
+}
+
+/*
+ * Exec entries where fentry is not there: the kernel's own per-syscall
+ * tracepoints (syscalls:sys_enter_execve, sys_enter_execveat;
+ * CONFIG_FTRACE_SYSCALLS). With them attached the kernel tests a bitmap at
+ * each syscall's entry and runs these programs for the two exec syscalls
+ * only, where a sys_enter program runs for every syscall. The record
+ * carries the syscall number and the arguments as the entry saved them;
+ * the kernel leaves 32-bit (compat) syscalls out of these tracepoints.
+ * The header is read with helpers (btf 0): plain tracepoint programs get
+ * no BTF pointers.
+ */
+struct kd_syscall_enter_record {
+	__u64 common;	/* common_type, common_flags, common_preempt_count, common_pid */
+	__s32 nr;	/* __syscall_nr */
+	__u32 pad;
+	__u64 args[6];
+};
+
+/* nargs: how many the record has (execve 3, execveat 5); the kernel
+ * refuses to attach a program that reads past its tracepoint's record. */
+static __always_inline int kd_on_enter_tp(struct kd_syscall_enter_record *r, const int nargs)
+{
+	struct kd_filter *f = kd_filter_of(r->nr);
+	struct kd_args a = {};
+	int i;
+
+	if (!f || !f->enter)
+		return 0;
+	for (i = 0; i < nargs && i < 5; i++)
+		a.a[i] = r->args[i];
+	return kd_enter(0, kd_task(0), f, &a);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int kd_execve_tp(struct kd_syscall_enter_record *r)
+{
+	return kd_on_enter_tp(r, 3);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int kd_execveat_tp(struct kd_syscall_enter_record *r)
+{
+	return kd_on_enter_tp(r, 5);
 }
 
 SEC("raw_tracepoint/sys_enter")

@@ -43,7 +43,8 @@ for spec in "$@"; do
 	# arm64 6.4+, with ftrace direct calls: 6.1 arm64 refuses) must take
 	# the exec entries through fentry (TestExecEntryPrograms checks it) when
 	# the probe runs in tp_btf mode, the only one that uses them: 5.11+
-	# (bpf_get_current_task_btf); 5.10 runs raw tracepoints and sys_enter.
+	# (bpf_get_current_task_btf); elsewhere the syscall tracepoints
+	# (syscalls:sys_enter_execve) must (5.10 runs raw tracepoints and those).
 	{
 		case $arch:$kernel in
 		amd64:5.1[1-9]* | amd64:[6-9].* | \
