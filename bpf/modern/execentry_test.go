@@ -1,6 +1,7 @@
 package modern
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -27,13 +28,11 @@ func TestExecEntryPrograms(t *testing.T) {
 		mode AttachMode
 		way  ExecEntry
 	}{
-		{AttachBTF, ""}, {AttachBTF, ExecEntryTracepoint}, {AttachBTF, ExecEntrySysEnter},
+		// The default mode: tp_btf, raw tracepoints before 5.11.
+		{"", ""}, {"", ExecEntryTracepoint}, {"", ExecEntrySysEnter},
 		{AttachRaw, ""}, {AttachRaw, ExecEntrySysEnter},
 	} {
-		name := string(c.mode) + "/" + string(c.way)
-		if c.way == "" {
-			name = string(c.mode) + "/preferred"
-		}
+		name := cmp.Or(string(c.mode), "default") + "/" + cmp.Or(string(c.way), "preferred")
 		t.Run(name, func(t *testing.T) {
 			// One exec type: the probe takes all four (ExecTypes).
 			src, err := Open(Options{BufSizePreset: 1, Attach: c.mode, ExecEntry: c.way, Types: []events.Type{events.TypeExecveE}})
@@ -49,7 +48,7 @@ func TestExecEntryPrograms(t *testing.T) {
 				// (CONFIG_FTRACE_SYSCALLS); the VM suite says where it
 				// has BPF trampolines.
 				want = ExecEntryTracepoint
-				if c.mode == AttachBTF && os.Getenv("KDRIVER_EXPECT_FENTRY") == "1" {
+				if p.Mode == AttachBTF && os.Getenv("KDRIVER_EXPECT_FENTRY") == "1" {
 					want = ExecEntryFentry
 				}
 			}
