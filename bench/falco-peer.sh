@@ -38,7 +38,7 @@ if [ -d "$src/.git" ] || [ -f "$src/.git" ]; then
 	[ "$tag" = "$LIBS_TAG" ] ||
 		echo "warning: $src is at '${tag:-an untagged commit}', the benchmark names $LIBS_TAG" >&2
 fi
-clang=${CLANG:-$(command -v clang-16 || command -v clang)}
+clang=$(command -v "${CLANG:-clang-16}") || { echo "falco-peer.sh: no compiler ${CLANG:-clang-16} (CLANG= names one)" >&2; exit 1; }
 mkdir -p "$out/wrap" "$out/build" "$out/src"
 out=$(cd "$out" && pwd)
 

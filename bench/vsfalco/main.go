@@ -44,6 +44,7 @@ func main() {
 	flag.Float64Var(&o.scale, "scale", 1, "multiplies each workload's operations per worker")
 	flag.IntVar(&o.preset, "buf-size-preset", modern.DefaultBufSizePreset, "ring buffer size preset of both probes (1 MiB << (preset-1))")
 	flag.BoolVar(&o.floor, "floor", false, "also run kdriver's probe capturing no syscall (procexit only): the cost of having sys_exit traced at all, which both probes pay")
+	flag.BoolVar(&o.sysEnter, "sys-enter", false, "also run kdriver's probe with its exec entries taken by a sys_enter program (what hosts without fentry and syscall tracepoints run): the cost of a program at every syscall's entry")
 	flag.BoolVar(&o.progStats, "progstats", false, "turn on the kernel's BPF run-time statistics and report ns per run of each probe's programs (the statistics' own clock reads then inflate the overhead columns)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -62,6 +63,7 @@ type options struct {
 	preset             int
 	progStats          bool
 	floor              bool
+	sysEnter           bool
 }
 
 // series collects one configuration's rounds.
@@ -183,6 +185,7 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	base := &series{name: "none"}
 	floor := &series{name: "kdriver, no syscall captured"}
 	kd := &series{name: "kdriver"}
+	sysEnter := &series{name: "kdriver, exec entries at sys_enter"}
 	fa := &series{name: "Falco"}
 	confs := []func() error{
 		func() error {
@@ -201,11 +204,21 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 	}
 	if o.floor {
 		confs = append(confs, func() error {
-			r, err := runKdriverTypes(ctx, wl, w, ops, o.preset, o.progStats, []events.Type{events.TypeProcExit})
+			r, err := runKdriverWith(ctx, wl, w, ops, o.progStats, modern.Options{BufSizePreset: o.preset, Types: []events.Type{events.TypeProcExit}})
 			if err != nil {
 				return fmt.Errorf("kdriver (floor): %w", err)
 			}
 			floor.add(r, ops, w)
+			return nil
+		})
+	}
+	if o.sysEnter {
+		confs = append(confs, func() error {
+			r, err := runKdriverWith(ctx, wl, w, ops, o.progStats, modern.Options{BufSizePreset: o.preset, ExecEntry: modern.ExecEntrySysEnter})
+			if err != nil {
+				return fmt.Errorf("kdriver (sys_enter): %w", err)
+			}
+			sysEnter.add(r, ops, w)
 			return nil
 		})
 	}
@@ -247,6 +260,9 @@ func measure(ctx context.Context, o options, peer *falcoPeer, wl workload, w, op
 		row(floor)
 	}
 	row(kd)
+	if o.sysEnter {
+		row(sysEnter)
+	}
 	rows := progRows(wl.name, w, kd)
 	if peer == nil {
 		return "", rows, nil

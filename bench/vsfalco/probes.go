@@ -60,14 +60,16 @@ func cpuSelf() time.Duration {
 // runKdriver attaches kdriver's modern probe, reads and decodes every
 // event in this process while the workload runs, then drains.
 func runKdriver(ctx context.Context, wl workload, w, ops, preset int, stats bool) (result, error) {
-	return runKdriverTypes(ctx, wl, w, ops, preset, stats, nil)
+	return runKdriverWith(ctx, wl, w, ops, stats, modern.Options{BufSizePreset: preset})
 }
 
-// runKdriverTypes is runKdriver capturing types only (nil: all).
-func runKdriverTypes(ctx context.Context, wl workload, w, ops, preset int, stats bool, types []events.Type) (result, error) {
+// runKdriverWith is runKdriver with the probe's options (a buffer per CPU
+// always, as Falco's).
+func runKdriverWith(ctx context.Context, wl workload, w, ops int, stats bool, opts modern.Options) (result, error) {
 	var r result
 	t0 := time.Now()
-	src, err := modern.Open(modern.Options{BufSizePreset: preset, CPUsPerBuffer: 1, Types: types})
+	opts.CPUsPerBuffer = 1
+	src, err := modern.Open(opts)
 	if err != nil {
 		return r, err
 	}
