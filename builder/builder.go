@@ -179,14 +179,22 @@ func New(opts Options) (*Builder, error) {
 }
 
 // Key is the input-addressed cache key of a target: driver source, header
-// packages, kind, identity and backend policy. It needs no download.
+// packages, build script, kind, identity and backend policy. It needs no
+// download.
 func (b *Builder) Key(t matrix.Target) string {
 	h := sha256.New()
 	// The record keeps the artifact under its file name: every part of the
 	// name (the target ID too) is part of the key.
-	fmt.Fprintf(h, "kdriver build v2\nsource %s\ntree %s\nkind %s\ndriver %s %s\narch %s\nmode %s\nname %s %s\ntarget %s\nfile %s\n",
+	fmt.Fprintf(h, "kdriver build v3\nsource %s\ntree %s\nkind %s\ndriver %s %s\narch %s\nmode %s\nname %s %s\ntarget %s\nfile %s\n",
 		b.srcDigest, headers.Key(t), b.opts.Kind, b.opts.DriverName, b.opts.DriverVersion, t.Arch, b.opts.Mode,
 		t.FixedKernelRelease, t.FixedKernelVersion, t.TargetID, b.ID(t).FileName())
+	// The script that builds it: a fixed script (a new kdriver) builds
+	// again instead of serving what the old one made.
+	script, err := b.script(t)
+	if err != nil {
+		script = "error: " + err.Error()
+	}
+	fmt.Fprintf(h, "script %x\n", sha256.Sum256([]byte(script)))
 	if b.opts.Kind == artifacts.KindEBPF {
 		// The probe's object is clang's, whatever gcc kbuild names.
 		fmt.Fprintf(h, "clang %s\n", b.opts.Clang.Version)
@@ -421,7 +429,7 @@ func (b *Builder) build(ctx context.Context, t matrix.Target, id artifacts.ID, r
 	}
 	res.Backend = be.Name()
 	cross := t.Arch != b.opts.HostArch
-	script, err := templates.Render(templates.Data{Family: family(t), Kind: string(b.opts.Kind), Target: t.Name, Cross: cross})
+	script, err := b.script(t)
 	if err != nil {
 		return err
 	}
@@ -567,6 +575,15 @@ func placeBytes(b []byte, dst string) error {
 		return err
 	}
 	return os.Rename(f.Name(), dst)
+}
+
+// renderScript renders build scripts (a variable for the tests of the
+// cache key).
+var renderScript = templates.Render
+
+// script is the build script of t.
+func (b *Builder) script(t matrix.Target) (string, error) {
+	return renderScript(templates.Data{Family: family(t), Kind: string(b.opts.Kind), Target: t.Name, Cross: t.Arch != b.opts.HostArch})
 }
 
 func family(t matrix.Target) string {

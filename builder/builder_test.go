@@ -26,6 +26,7 @@ import (
 type fakeBackend struct {
 	mu       sync.Mutex
 	calls    map[string]int
+	scripts  []string // the scripts of every call
 	fail     map[string]int
 	err      error
 	inflight atomic.Int32
@@ -52,6 +53,7 @@ func (f *fakeBackend) Build(ctx context.Context, job Job) (Result, error) {
 		f.calls = map[string]int{}
 	}
 	f.calls[job.Name]++
+	f.scripts = append(f.scripts, job.Script)
 	if n := f.fail[job.Name]; n < 0 || f.calls[job.Name] <= n {
 		err := f.err
 		if err == nil {

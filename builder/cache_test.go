@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kdriver/kdriver/templates"
 )
 
 // A recorded module changed after its build is never served as a hit: the
@@ -60,5 +62,33 @@ func TestCacheKeyHasTargetID(t *testing.T) {
 		if b, err := os.ReadFile(r.Artifact); err != nil || string(b) != "ko of "+r.Target {
 			t.Errorf("%s: artifact %s holds %q (%v)", r.Target, r.Artifact, b, err)
 		}
+	}
+}
+
+// A build script that changed (a kdriver with a fixed script) builds the
+// target again: what the old script made is not served as a hit.
+func TestCacheKeyHasScript(t *testing.T) {
+	targets := fakeTargets(t, 1)
+	work, src := t.TempDir(), helloSource(t)
+	if _, err := fakeBuilder(t, work, src, &fakeBackend{}, 1).Run(context.Background(), targets); err != nil {
+		t.Fatal(err)
+	}
+	be := &fakeBackend{}
+	if rep, err := fakeBuilder(t, work, src, be, 1).Run(context.Background(), targets); err != nil || rep.Results[0].Status != StatusCached || len(be.scripts) != 0 {
+		t.Fatalf("same script: %v, %+v, %d builds; want a cache hit", err, rep.Results, len(be.scripts))
+	}
+	render := renderScript
+	t.Cleanup(func() { renderScript = render })
+	renderScript = func(d templates.Data) (string, error) {
+		s, err := render(d)
+		return s + "# fixed\n", err
+	}
+	be = &fakeBackend{}
+	rep, err := fakeBuilder(t, work, src, be, 1).Run(context.Background(), targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Results[0].Status != StatusBuilt || len(be.scripts) != 1 || !strings.HasSuffix(be.scripts[0], "# fixed\n") {
+		t.Errorf("changed script: status %s, %d builds; want built again with the new script", rep.Results[0].Status, len(be.scripts))
 	}
 }
