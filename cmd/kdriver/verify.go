@@ -16,6 +16,7 @@ import (
 
 type verifyOptions struct {
 	Types   []string
+	File    string // a legacy eBPF probe to verify instead of the installed one
 	Timeout time.Duration
 	Probe   probeFlags
 }
@@ -42,6 +43,7 @@ driver verified; otherwise auto's choice (the modern eBPF probe is loaded for th
 	}
 	fs := cmd.Flags()
 	fs.StringArrayVar(&o.Types, "type", nil, "driver type to verify (auto, modern-ebpf, kmod …); repeatable priority list (default auto)")
+	fs.StringVar(&o.File, "file", "", "legacy eBPF probe file to load and verify (--type ebpf) instead of the one install placed in the cache, after the same preflight as install --file")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "time the self-test waits for its events")
 	o.Probe.bind(fs)
 	cmd.AddCommand(newSelfTestChildCmd())
@@ -72,6 +74,16 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 	}
 	if o.Timeout <= 0 {
 		return usageError{fmt.Sprintf("--timeout %v: want a positive duration", o.Timeout)}
+	}
+	if o.File != "" {
+		// A kernel module is verified loaded (install --file loads it);
+		// a probe lives only while its loader runs, so verify loads it.
+		if len(types) != 1 || types[0] != loader.EBPF {
+			return usageError{fmt.Sprintf("--file %s is a legacy eBPF probe: it needs --type ebpf (got %s)", o.File, typeList(types))}
+		}
+		if err := checkInputFile("--file", o.File); err != nil {
+			return err
+		}
 	}
 	mopts, err := o.Probe.options(nil)
 	if err != nil {
@@ -108,6 +120,7 @@ func runVerify(ctx context.Context, g *globals, o *verifyOptions) error {
 		if err != nil {
 			return err
 		}
+		eopts.File = o.File
 		drv, err := loader.NewDriver(d.Driver, loader.DriverConfig{Modern: mopts, EBPF: eopts, Logger: g.logger})
 		if err != nil {
 			return err
