@@ -161,3 +161,25 @@ func TestCPUsPerBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestExecEntryForcedRefused: a way of taking the exec entries that cannot
+// be used fails the load with its reason, after the probe's other programs
+// and maps were made: they are closed (a failed load used to close a nil
+// probe and crash), and the next load works.
+func TestExecEntryForcedRefused(t *testing.T) {
+	testenv.RequireBPF(t)
+	types := []events.Type{events.TypeExecveE}
+	src, err := Open(Options{BufSizePreset: 1, Attach: AttachRaw, ExecEntry: ExecEntryFentry, Types: types})
+	if err == nil {
+		src.Close()
+		t.Fatal("fentry exec entries forced in raw tracepoint mode: opened")
+	}
+	if !strings.Contains(err.Error(), "exec entries through fentry: not in raw_tracepoint mode") {
+		t.Fatalf("refused without the reason: %v", err)
+	}
+	src, err = Open(Options{BufSizePreset: 1, Attach: AttachRaw, Types: types})
+	if err != nil {
+		t.Fatalf("the next load: %v", err)
+	}
+	src.Close()
+}
