@@ -123,12 +123,14 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 		return nil, permissionError(fmt.Errorf("probe %s: load: %w", file, err))
 	}
 	p = &Probe{Info: info, BufSize: bufSize, coll: coll}
-	defer func() {
+	// Every failure below returns a nil Probe: the one made here is
+	// closed by name.
+	defer func(made *Probe) {
 		if err != nil {
-			p.Close()
+			made.Close()
 			p = nil
 		}
-	}()
+	}(p)
 	if err := p.fill(filter, wantExit); err != nil {
 		return nil, err
 	}
@@ -138,7 +140,7 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 		return nil, permissionError(fmt.Errorf("perf buffers of %d bytes: %w", bufSize, err))
 	}
 	for _, name := range []string{"kd_sys_enter", "kd_sys_exit", "kd_proc_exit"} {
-		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: Programs[name], Program: coll.Programs[name]})
+		l, err := attachRawTracepoint(link.RawTracepointOptions{Name: Programs[name], Program: coll.Programs[name]})
 		if err != nil {
 			return nil, permissionError(fmt.Errorf("attach %s: %w", name, err))
 		}
@@ -147,6 +149,10 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 	log.Debug("legacy probe attached", "file", file, "kernel", info.KernelRelease, "buffer_size", bufSize)
 	return p, nil
 }
+
+// attachRawTracepoint attaches the programs (a variable for the tests of a
+// failed attach).
+var attachRawTracepoint = link.AttachRawTracepoint
 
 func (p *Probe) fill(filter []events.FilterEntry, wantExit bool) error {
 	m := p.coll.Maps["syscall_filter"]

@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/kdriver/kdriver/events"
@@ -220,5 +222,60 @@ func TestStress(t *testing.T) {
 	}
 	if st.Events+st.Drops < calls.Load() {
 		t.Fatalf("%d syscalls but %d events written + %d dropped: events lost without being counted", calls.Load(), st.Events, st.Drops)
+	}
+}
+
+// A load that fails after the probe's programs were loaded and some
+// attached returns the error and leaves none of them in the kernel (it
+// used to close a nil probe and crash).
+func TestFailedAttachLeavesNothing(t *testing.T) {
+	file := probeFile(t)
+	count := func() int {
+		t.Helper()
+		n := 0
+		for id := ebpf.ProgramID(0); ; {
+			next, err := ebpf.ProgramGetNextID(id)
+			if errors.Is(err, os.ErrNotExist) {
+				return n
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = next
+			prog, err := ebpf.NewProgramFromID(id)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			if info, err := prog.Info(); err == nil && info.Name == "kd_sys_enter" {
+				n++
+			}
+			prog.Close()
+		}
+	}
+	before := count()
+	attach := attachRawTracepoint
+	t.Cleanup(func() { attachRawTracepoint = attach })
+	attachRawTracepoint = func(o link.RawTracepointOptions) (link.Link, error) {
+		if o.Name == Programs["kd_sys_exit"] {
+			return nil, errors.New("refused by the test")
+		}
+		return attach(o)
+	}
+	p, err := LoadFile(file, Options{BufSizePreset: 1})
+	if err == nil {
+		p.Close()
+		t.Fatal("loaded with sys_exit's attach refused")
+	}
+	if !strings.Contains(err.Error(), "attach kd_sys_exit: refused by the test") {
+		t.Fatalf("error %v does not name the refused attach", err)
+	}
+	// The kernel frees a detached program after an RCU grace period.
+	n := count()
+	for try := 0; try < 100 && n != before; try++ {
+		time.Sleep(100 * time.Millisecond)
+		n = count()
+	}
+	if n != before {
+		t.Fatalf("%d kd_sys_enter programs in the kernel 10s after the failed load, %d before", n, before)
 	}
 }
