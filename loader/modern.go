@@ -97,8 +97,12 @@ func (d *modernDriver) Install(ctx context.Context, _ host.Facts, _ InstallOptio
 
 func (d *modernDriver) describe() string {
 	p := d.probe
-	return fmt.Sprintf("probe loaded and attached with %s programs, %d ring buffer(s) of %d MiB; it is not pinned and goes away when kdriver exits",
-		p.Mode, p.Buffers, p.BufSize>>20)
+	entries := ""
+	if p.ExecEntry != modern.ExecEntryNone {
+		entries = fmt.Sprintf(" (exec entries through %s)", p.ExecEntry)
+	}
+	return fmt.Sprintf("probe loaded and attached with %s programs%s, %d ring buffer(s) of %d MiB; it is not pinned and goes away when kdriver exits",
+		p.Mode, entries, p.Buffers, p.BufSize>>20)
 }
 
 // Open reads the probe's ring buffers, loading it first if needed.
