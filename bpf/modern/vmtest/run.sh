@@ -46,7 +46,7 @@ for spec in "$@"; do
 	# (bpf_get_current_task_btf); elsewhere the syscall tracepoints
 	# (syscalls:sys_enter_execve) must (5.10 runs raw tracepoints and those).
 	{
-		case $arch:$kernel in
+		case $arch:$KREL in
 		amd64:5.1[1-9]* | amd64:[6-9].* | \
 			arm64:6.[4-9]* | arm64:6.[1-9][0-9]* | arm64:[7-9].*) echo 'export KDRIVER_EXPECT_FENTRY=1' ;;
 		esac
