@@ -145,7 +145,8 @@ func (c *Cache) Open(id ID, sha256 string, chk CheckFunc) (*os.File, Result, err
 // index lists them.
 func (c *Cache) hit(ctx context.Context, s Store, p string, id ID, want string, chk CheckFunc) (Result, error) {
 	r, err := c.check(p, id, want, chk)
-	if err != nil || s == nil {
+	if err != nil || s == nil || r.From.Local {
+		// A build of this host's was never anyone's download.
 		return r, err
 	}
 	d, err := signedHit(ctx, s, id, r.SHA256, r.Size)
@@ -229,7 +230,11 @@ func (c *Cache) open(p string, id ID, want string, chk CheckFunc) (*os.File, Res
 			return nil, Result{}, ErrNotFound
 		}
 	}
-	return f, Result{Path: p, SHA256: sum, Size: n, Cached: true}, nil
+	r := Result{Path: p, SHA256: sum, Size: n, Cached: true}
+	if strings.HasSuffix(string(rec), "\n"+localRecord) {
+		r.From = Descriptor{Digest: "sha256:" + sum, Size: n, Local: true}
+	}
+	return f, r, nil
 }
 
 // Fetch returns the artifact from the cache if it verifies there, else
@@ -376,7 +381,11 @@ func (c *Cache) download(ctx context.Context, s Store, id ID, p, want string, o 
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	// The record comes last: a file without one is not trusted.
-	if err := writeRecord(p+".sha256", sum+"  "+filepath.Base(p)+"\n"+recordID(id)); err != nil {
+	rec := sum + "  " + filepath.Base(p) + "\n" + recordID(id)
+	if d.Local {
+		rec += localRecord
+	}
+	if err := writeRecord(p+".sha256", rec); err != nil {
 		return Result{}, fmt.Errorf("cache: %w", err)
 	}
 	return Result{Path: p, SHA256: sum, Size: n, From: d}, nil
@@ -415,6 +424,9 @@ func (c *Cache) vet(f *os.File, name string, n int64, h hash.Hash, d Descriptor,
 }
 
 // recordID is the record's second line: what the file is.
+// localRecord ends the record of bytes made on this host (Descriptor.Local).
+const localRecord = "# built on this host\n"
+
 func recordID(id ID) string {
 	return "# " + id.DriverVersion + " " + id.Arch + "\n"
 }

@@ -38,6 +38,10 @@ type Descriptor struct {
 	// Signed reports that the digest comes from an index whose signature
 	// verified with a configured key.
 	Signed bool `json:"signed,omitempty"`
+	// Local reports bytes made on this host (a build on the node), not
+	// fetched: the cache records it, and under index keys trusts them as
+	// it trusts itself, where a download must be listed by a signed index.
+	Local bool `json:"local,omitempty"`
 }
 
 // Store fetches artifacts by identity.

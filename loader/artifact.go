@@ -341,6 +341,6 @@ func (c *compiledStore) Fetch(_ context.Context, id artifacts.ID) (io.ReadCloser
 	sum := sha256.Sum256(c.data)
 	return io.NopCloser(bytes.NewReader(c.data)), artifacts.Descriptor{
 		Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(c.data)),
-		Source: "compiled with " + c.how, Store: c.Name(),
+		Source: "compiled with " + c.how, Store: c.Name(), Local: true,
 	}, nil
 }

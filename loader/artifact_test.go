@@ -317,6 +317,64 @@ func TestResolveIndexKeyCache(t *testing.T) {
 	}
 }
 
+// TestResolveIndexKeyCompiledOnce: under --index-key a module built on
+// the node is trusted from the cache the next time (it was never a
+// download a signed index must vouch for), so a kernel the signed store
+// lacks is compiled once, not on every install; a download the signed
+// index does not list is still refused.
+func TestResolveIndexKeyCompiledOnce(t *testing.T) {
+	ko := readKo(t)
+	priv, pub, _ := artifacts.GenerateKey()
+	signKey, _ := artifacts.ParsePrivateKey(priv)
+	keys, _ := artifacts.ParsePublicKeys(pub)
+	f := kmodFacts("/")
+	id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
+
+	// A signed store that has another kernel's module only.
+	dir := t.TempDir()
+	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
+	other := id
+	other.KernelRelease = "6.1.0-99-amd64"
+	e := artifacts.EntryFor(other)
+	sum := sha256.Sum256(ko)
+	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(ko))
+	if _, err := ps.Push(context.Background(), e, bytes.NewReader(ko)); err != nil {
+		t.Fatal(err)
+	}
+	keyed, _ := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
+	cc := &fakeCompiler{data: ko}
+	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
+		Store: keyed, Compiler: cc}
+	all := ArtifactPolicy{Download: true, Compile: true}
+	for i, want := range []string{OriginCompiled, OriginCache} {
+		a, err := src.Resolve(context.Background(), f, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		if a.Origin != want || cc.calls != 1 {
+			t.Fatalf("install %d: %s after %d builds, want %s and 1 build", i+1, a, cc.calls, want)
+		}
+	}
+
+	// The same bytes cached from a download without a key: refused under
+	// the key (the signed index does not list them), so built here.
+	cache := &artifacts.Cache{Dir: t.TempDir()}
+	if _, err := cache.Fetch(context.Background(), &fakeStore{data: ko}, id, artifacts.FetchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cc = &fakeCompiler{data: ko}
+	src = &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: cache, Store: keyed, Compiler: cc}
+	a, err := src.Resolve(context.Background(), f, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if a.Origin != OriginCompiled || cc.calls != 1 {
+		t.Fatalf("an unsigned download in the cache: %s after %d builds, want it refused and compiled", a, cc.calls)
+	}
+}
+
 // TestResolveWrongModulePassedOver: a store serving a module for another
 // arch or kernel (with a matching digest) does not get it into the cache;
 // the next store is tried, then a build on the node, and a later run is
