@@ -15,8 +15,47 @@ import (
 )
 
 // tracefsMounts are where a mounted tracefs (or debugfs's tracing/) has
-// the trace events; traceEventIDs mounts one of its own when none is.
-var tracefsMounts = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+// the trace events: the canonical places, then every tracefs mount this
+// process sees (a container given the host's at another path);
+// traceEventIDs mounts one of its own when none is.
+func tracefsMounts() []string {
+	dirs := []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return dirs
+	}
+	return append(dirs, tracefsIn(string(mi))...)
+}
+
+// tracefsIn lists the mount points of the tracefs mounts of a mountinfo.
+func tracefsIn(mountinfo string) []string {
+	var dirs []string
+	for _, line := range strings.Split(mountinfo, "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+		pre, post, ok := strings.Cut(line, " - ")
+		f := strings.Fields(pre)
+		if ok && len(f) >= 5 && f[3] == "/" && strings.HasPrefix(post, "tracefs ") {
+			dirs = append(dirs, unescapeMountPath(f[4]))
+		}
+	}
+	return dirs
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountPath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
 
 // traceEventIDs reads the ids of the trace events group/name from tracefs.
 // Where no tracefs is mounted (a host without systemd's mount, a
@@ -24,7 +63,7 @@ var tracefsMounts = []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}
 // unmounts it: the ids are all the perf events need, and the host's mounts
 // are left as they were.
 func traceEventIDs(group string, names []string) ([]uint64, error) {
-	for _, dir := range tracefsMounts {
+	for _, dir := range tracefsMounts() {
 		if _, err := os.Stat(filepath.Join(dir, "events")); err == nil {
 			return readEventIDs(dir, group, names)
 		}
