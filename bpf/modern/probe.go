@@ -17,6 +17,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
+	"github.com/kdriver/kdriver/bpf/internal/syscalltp"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kernelrelease"
 )
@@ -323,9 +324,6 @@ var execEntryPrograms = map[ExecEntry][]string{
 	ExecEntryTracepoint: {"kd_execve_tp", "kd_execveat_tp"},
 }
 
-// syscallEvents are the trace events of the syscall tracepoint programs.
-var syscallEvents = []string{"sys_enter_execve", "sys_enter_execveat"}
-
 // attachExecEntry attaches the exec entry programs of the first way that
 // works, in the order of ExecEntry's constants: fentry (tp_btf mode only),
 // the syscall tracepoints, and else none here (ExecEntrySysEnter: the
@@ -367,7 +365,7 @@ func (p *Probe) attachEntryPrograms(spec *ebpf.CollectionSpec, cache *btf.Cache,
 	var ids []uint64
 	if way == ExecEntryTracepoint {
 		var err error
-		if ids, err = traceEventIDs("syscalls", syscallEvents); err != nil {
+		if ids, err = syscalltp.ExecEntryIDs(); err != nil {
 			return err
 		}
 	}
@@ -402,7 +400,7 @@ func (p *Probe) attachEntryPrograms(spec *ebpf.CollectionSpec, cache *btf.Cache,
 	for i, name := range names {
 		var l io.Closer
 		if way == ExecEntryTracepoint {
-			l, err = attachTracepoint(coll.Programs[name], ids[i])
+			l, err = syscalltp.Attach(coll.Programs[name], ids[i])
 		} else {
 			l, err = link.AttachTracing(link.TracingOptions{Program: coll.Programs[name]})
 		}

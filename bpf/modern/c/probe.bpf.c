@@ -858,43 +858,42 @@ int BPF_PROG(kd_execveat_fentry, struct pt_regs *regs)
  * CONFIG_FTRACE_SYSCALLS). With them attached the kernel tests a bitmap at
  * each syscall's entry and runs these programs for the two exec syscalls
  * only, where a sys_enter program runs for every syscall. The record
- * carries the syscall number and the arguments as the entry saved them;
- * the kernel leaves 32-bit (compat) syscalls out of these tracepoints.
- * The header is read with helpers (btf 0): plain tracepoint programs get
- * no BTF pointers.
+ * carries the arguments as the entry saved them from offset 16 (the loader
+ * checks the tracepoints' formats first); the syscall number before them
+ * is not read (its offset moved on kernels with the realtime patches):
+ * each program knows its syscall. The kernel leaves 32-bit (compat)
+ * syscalls out of these tracepoints. The header is read with helpers
+ * (btf 0): plain tracepoint programs get no BTF pointers.
  */
 struct kd_syscall_enter_record {
 	__u64 common;	/* common_type, common_flags, common_preempt_count, common_pid */
-	__s32 nr;	/* __syscall_nr */
-	__u32 pad;
+	__u64 nr;	/* __syscall_nr: not read */
 	__u64 args[6];
 };
 
 /* nargs: how many the record has (execve 3, execveat 5); the kernel
  * refuses to attach a program that reads past its tracepoint's record. */
-static __always_inline int kd_on_enter_tp(struct kd_syscall_enter_record *r, const int nargs)
+static __always_inline int kd_on_enter_tp(struct kd_syscall_enter_record *r, __u16 type, const int nargs)
 {
-	struct kd_filter *f = kd_filter_of(r->nr);
+	struct kd_filter f = { .enter = type };
 	struct kd_args a = {};
 	int i;
 
-	if (!f || !f->enter)
-		return 0;
 	for (i = 0; i < nargs && i < 5; i++)
 		a.a[i] = r->args[i];
-	return kd_enter(0, kd_task(0), f, &a);
+	return kd_enter(0, kd_task(0), &f, &a);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
 int kd_execve_tp(struct kd_syscall_enter_record *r)
 {
-	return kd_on_enter_tp(r, 3);
+	return kd_on_enter_tp(r, KD_EV_EXECVE_E, 3);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int kd_execveat_tp(struct kd_syscall_enter_record *r)
 {
-	return kd_on_enter_tp(r, 5);
+	return kd_on_enter_tp(r, KD_EV_EXECVEAT_E, 5);
 }
 
 SEC("raw_tracepoint/sys_enter")

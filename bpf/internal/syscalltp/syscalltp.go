@@ -1,4 +1,10 @@
-package modern
+// Package syscalltp attaches the eBPF probes' exec entry programs to the
+// kernel's per-syscall tracepoints syscalls:sys_enter_execve and
+// sys_enter_execveat (CONFIG_FTRACE_SYSCALLS): with them the kernel tests
+// a bitmap at each syscall's entry and runs a program for the two exec
+// syscalls only, where a raw sys_enter program runs for every syscall.
+// The modern and the legacy probe share it.
+package syscalltp
 
 import (
 	"errors"
@@ -57,7 +63,8 @@ func unescapeMountPath(s string) string {
 	return b.String()
 }
 
-// traceEventIDs reads the ids of the trace events group/name from tracefs.
+// traceEventIDs reads the ids of the trace events group/name from tracefs
+// and checks each record's layout (checkFormat).
 // Where no tracefs is mounted (a host without systemd's mount, a
 // container), it mounts one on a private directory for the read and
 // unmounts it: the ids are all the perf events need, and the host's mounts
@@ -83,26 +90,82 @@ func traceEventIDs(group string, names []string) ([]uint64, error) {
 func readEventIDs(tracefs, group string, names []string) ([]uint64, error) {
 	ids := make([]uint64, len(names))
 	for i, name := range names {
-		b, err := os.ReadFile(filepath.Join(tracefs, "events", group, name, "id"))
+		dir := filepath.Join(tracefs, "events", group, name)
+		b, err := os.ReadFile(filepath.Join(dir, "id"))
 		if err != nil {
 			return nil, fmt.Errorf("trace event %s/%s: %w", group, name, err)
 		}
 		if ids[i], err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil {
 			return nil, fmt.Errorf("trace event %s/%s: id %q: %w", group, name, b, err)
 		}
+		format, err := os.ReadFile(filepath.Join(dir, "format"))
+		if err != nil {
+			return nil, fmt.Errorf("trace event %s/%s: %w", group, name, err)
+		}
+		if err := checkFormat(name, string(format)); err != nil {
+			return nil, fmt.Errorf("trace event %s/%s: %w", group, name, err)
+		}
 	}
 	return ids, nil
 }
 
-// tracepointLink is a tracepoint program attached through a perf event:
+// Events are the exec syscalls' entry events, in the order of ExecEntryIDs.
+var Events = []string{"sys_enter_execve", "sys_enter_execveat"}
+
+// recordArgs are the arguments the probes' programs read from each event's
+// record, at these offsets (struct kd_syscall_enter_record: 8 bytes of
+// common fields, the syscall number, then the arguments from offset 16).
+// The programs never read the syscall number, whose offset moved on
+// kernels with the realtime patches' longer common fields.
+var recordArgs = map[string][]struct {
+	name   string
+	offset int
+}{
+	"sys_enter_execve":   {{"filename", 16}, {"argv", 24}},
+	"sys_enter_execveat": {{"fd", 16}, {"filename", 24}, {"argv", 32}, {"flags", 48}},
+}
+
+// checkFormat refuses a record whose arguments are not where the programs
+// read them.
+func checkFormat(name, format string) error {
+	offsets := map[string]int{}
+	for _, line := range strings.Split(format, "\n") {
+		// field:const char * filename;	offset:16;	size:8;	signed:0;
+		f := strings.Split(strings.TrimSpace(line), ";")
+		if len(f) < 2 || !strings.HasPrefix(f[0], "field:") {
+			continue
+		}
+		decl := strings.Fields(f[0])
+		off, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(f[1]), "offset:"))
+		if err != nil || len(decl) == 0 {
+			continue
+		}
+		offsets[strings.TrimLeft(decl[len(decl)-1], "*")] = off
+	}
+	for _, a := range recordArgs[name] {
+		if got, ok := offsets[a.name]; !ok || got != a.offset {
+			return fmt.Errorf("record field %s at offset %d (present: %v), the programs read it at %d", a.name, got, ok, a.offset)
+		}
+	}
+	return nil
+}
+
+// ExecEntryIDs returns the ids of Events, after checking that their records
+// hold the arguments where the programs read them.
+func ExecEntryIDs() ([]uint64, error) {
+	return traceEventIDs("syscalls", Events)
+}
+
+// Link is a tracepoint program attached through a perf event:
 // a BPF link on 5.15+, else the perf event itself (PERF_EVENT_IOC_SET_BPF),
 // which detaches the program when closed.
-type tracepointLink struct {
+type Link struct {
 	perf *os.File
 	link link.Link
 }
 
-func (l *tracepointLink) Close() error {
+// Close detaches the program.
+func (l *Link) Close() error {
 	var err error
 	if l.link != nil {
 		err = l.link.Close()
@@ -110,10 +173,10 @@ func (l *tracepointLink) Close() error {
 	return errors.Join(err, l.perf.Close())
 }
 
-// attachTracepoint attaches prog to the trace event of the given id. A
+// Attach attaches prog to the trace event of the given id. A
 // tracepoint's programs run on every CPU whatever CPU its perf event was
 // opened on (they hang off the event, not the perf event).
-func attachTracepoint(prog *ebpf.Program, id uint64) (*tracepointLink, error) {
+func Attach(prog *ebpf.Program, id uint64) (*Link, error) {
 	attr := unix.PerfEventAttr{
 		Type:        unix.PERF_TYPE_TRACEPOINT,
 		Size:        uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
@@ -126,7 +189,7 @@ func attachTracepoint(prog *ebpf.Program, id uint64) (*tracepointLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("perf event of trace event %d: %w", id, err)
 	}
-	l := &tracepointLink{perf: os.NewFile(uintptr(fd), "perf_event")}
+	l := &Link{perf: os.NewFile(uintptr(fd), "perf_event")}
 	raw, lerr := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
 	if lerr == nil {
 		l.link = raw
