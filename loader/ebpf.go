@@ -13,6 +13,7 @@ import (
 
 	"github.com/kdriver/kdriver/artifacts"
 	"github.com/kdriver/kdriver/bpf/legacy"
+	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/loader/host"
 )
@@ -176,8 +177,12 @@ func (d *ebpfDriver) Install(ctx context.Context, _ host.Facts, _ InstallOptions
 }
 
 func (d *ebpfDriver) describe() string {
-	return fmt.Sprintf("probe %s loaded and attached with raw tracepoints, perf buffers of %d KiB per CPU; it is not pinned and goes away when kdriver exits",
-		d.artifact, d.probe.BufSize>>10)
+	entries := ""
+	if d.probe.ExecEntry != modern.ExecEntryNone {
+		entries = fmt.Sprintf(" (exec entries through %s)", d.probe.ExecEntry)
+	}
+	return fmt.Sprintf("probe %s loaded and attached with raw tracepoints%s, perf buffers of %d KiB per CPU; it is not pinned and goes away when kdriver exits",
+		d.artifact, entries, d.probe.BufSize>>10)
 }
 
 // Open reads the probe's perf buffers, loading it first if needed.

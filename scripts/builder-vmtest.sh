@@ -150,7 +150,7 @@ for ka in "${kernels[@]}"; do
 			# seen and nothing left after close; 5 s of openat against
 			# 1 MiB buffers, events and drops reported
 			echo 'export KDRIVER_EBPF_GUEST=/kdriver.o' >>"$d/cases.sh"
-			echo 'case_run ebpf-stress /legacy.test -test.run "^(TestStress|TestOpenatAndCleanup)\$" -test.v -test.timeout 300s' >>"$d/cases.sh"
+			echo 'case_run ebpf-stress /legacy.test -test.run "^(TestStress|TestOpenatAndCleanup|TestExecEntryWays)\$" -test.v -test.timeout 300s' >>"$d/cases.sh"
 		else
 			failed=1
 		fi

@@ -41,6 +41,15 @@ var Programs = map[string]string{
 	"kd_proc_exit": "sched_process_exit",
 }
 
+// ExecEntryPrograms are the programs (function name → trace event of the
+// syscalls group) that take the exec entries where the kernel's syscall
+// tracepoints can: probes built before them lack them, and then
+// kd_sys_enter takes the entries.
+var ExecEntryPrograms = map[string]string{
+	"kd_execve_tp":   "sys_enter_execve",
+	"kd_execveat_tp": "sys_enter_execveat",
+}
+
 // Maps are the maps the loader fills or reads.
 var Maps = []string{"syscall_filter", "counters", "settings", "scratch", "exec_pending", "perf_events"}
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"syscall"
 
 	"github.com/cilium/ebpf"
@@ -13,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/rlimit"
 
+	"github.com/kdriver/kdriver/bpf/internal/syscalltp"
 	"github.com/kdriver/kdriver/bpf/modern"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kernelrelease"
@@ -31,6 +34,9 @@ type Options struct {
 	Arch string
 	// Types are the event types to capture; empty: all.
 	Types []events.Type
+	// SysEnterExec takes the exec entries with kd_sys_enter even where the
+	// syscall tracepoint programs would do (tests and benchmarks).
+	SysEnterExec bool
 	// Logger receives debug messages; nil: silent.
 	Logger *slog.Logger
 }
@@ -39,9 +45,14 @@ type Options struct {
 type Probe struct {
 	Info    *Info
 	BufSize int // bytes per CPU buffer
+	// ExecEntry says which programs take the exec entries, as the modern
+	// probe's: syscall_tracepoint, sys_enter, or none (no entry type
+	// captured).
+	ExecEntry modern.ExecEntry
 
 	coll   *ebpf.Collection
-	links  []link.Link
+	entry  *ebpf.Collection // the syscall tracepoint programs, if loaded
+	links  []io.Closer
 	reader *perf.Reader
 }
 
@@ -118,11 +129,17 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 	}
 	// Sized by the loader: one perf buffer per possible CPU.
 	spec.Maps["perf_events"].MaxEntries = 0
+	// The syscall tracepoint programs load apart, after the rest: a
+	// kernel that refuses them keeps kd_sys_enter.
+	entrySpec := spec.Copy()
+	for name := range ExecEntryPrograms {
+		delete(spec.Programs, name)
+	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
 		return nil, permissionError(fmt.Errorf("probe %s: load: %w", file, err))
 	}
-	p = &Probe{Info: info, BufSize: bufSize, coll: coll}
+	p = &Probe{Info: info, BufSize: bufSize, coll: coll, ExecEntry: modern.ExecEntryNone}
 	// Every failure below returns a nil Probe: the one made here is
 	// closed by name.
 	defer func(made *Probe) {
@@ -140,14 +157,73 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 		return nil, permissionError(fmt.Errorf("perf buffers of %d bytes: %w", bufSize, err))
 	}
 	for _, name := range []string{"kd_sys_enter", "kd_sys_exit", "kd_proc_exit"} {
+		if name == "kd_sys_enter" {
+			if !slices.ContainsFunc(filter, func(e events.FilterEntry) bool { return e.Enter != 0 }) {
+				continue // no entry type: nothing at syscall entry
+			}
+			if !opts.SysEnterExec {
+				err := p.attachExecTracepoints(entrySpec)
+				if err == nil {
+					p.ExecEntry = modern.ExecEntryTracepoint
+					continue
+				}
+				log.Debug("legacy probe: exec entries through sys_enter", "syscall_tracepoint_error", err)
+			}
+			p.ExecEntry = modern.ExecEntrySysEnter
+		}
 		l, err := attachRawTracepoint(link.RawTracepointOptions{Name: Programs[name], Program: coll.Programs[name]})
 		if err != nil {
 			return nil, permissionError(fmt.Errorf("attach %s: %w", name, err))
 		}
 		p.links = append(p.links, l)
 	}
-	log.Debug("legacy probe attached", "file", file, "kernel", info.KernelRelease, "buffer_size", bufSize)
+	log.Debug("legacy probe attached", "file", file, "kernel", info.KernelRelease, "exec_entry", p.ExecEntry, "buffer_size", bufSize)
 	return p, nil
+}
+
+// attachExecTracepoints loads the syscall tracepoint programs from spec
+// (a copy of the object's) on the loaded probe's maps and attaches them;
+// on an error it leaves nothing attached. A probe built before them has
+// none: an error.
+func (p *Probe) attachExecTracepoints(spec *ebpf.CollectionSpec) error {
+	names := slices.Sorted(maps.Keys(ExecEntryPrograms))
+	for name := range spec.Programs {
+		if _, ok := ExecEntryPrograms[name]; !ok {
+			delete(spec.Programs, name)
+		}
+	}
+	for _, name := range names {
+		if spec.Programs[name] == nil {
+			return fmt.Errorf("probe built without %s", name)
+		}
+	}
+	ids, err := syscalltp.ExecEntryIDs()
+	if err != nil {
+		return err
+	}
+	id := map[string]uint64{}
+	for i, ev := range syscalltp.Events {
+		id[ev] = ids[i]
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: p.coll.Maps})
+	if err != nil {
+		return err
+	}
+	var links []io.Closer
+	for _, name := range names {
+		l, err := syscalltp.Attach(coll.Programs[name], id[ExecEntryPrograms[name]])
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			coll.Close()
+			return fmt.Errorf("attach %s: %w", name, err)
+		}
+		links = append(links, l)
+	}
+	p.entry = coll
+	p.links = append(p.links, links...)
+	return nil
 }
 
 // attachRawTracepoint attaches the programs (a variable for the tests of a
@@ -183,6 +259,10 @@ func (p *Probe) Close() error {
 		errs = append(errs, l.Close())
 	}
 	p.links = nil
+	if p.entry != nil {
+		p.entry.Close()
+		p.entry = nil
+	}
 	if p.reader != nil {
 		errs = append(errs, p.reader.Close())
 		p.reader = nil

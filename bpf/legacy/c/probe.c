@@ -308,11 +308,38 @@ KD_INLINE __s64 kd_int(unsigned long v)
 	return (__s64)(__s32)v;
 }
 
+/* An exec entry (the only entry events) of type, its arguments in a[]. */
+KD_INLINE int kd_enter(void *ctx, __u16 type, const unsigned long *a)
+{
+	__u32 tgid = kd_get_current_pid_tgid() >> 32;
+	struct kd_buf b;
+
+	if (type != KD_EV_EXECVE_E && type != KD_EV_EXECVEAT_E)
+		return 0;
+	kd_map_update_elem(&exec_pending, &tgid, &type, BPF_ANY);
+	if (type == KD_EV_EXECVE_E) {
+		if (kd_begin(&b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
+			return 0;
+		kd_ustr(&b, a[0], KD_MAX_PATH);
+		kd_uargv(&b, a[1]);
+	} else {
+		if (kd_begin(&b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
+			return 0;
+		kd_u64(&b, kd_int(a[0]));
+		kd_ustr(&b, a[1], KD_MAX_PATH);
+		kd_uargv(&b, a[2]);
+		kd_u64(&b, (__u32)a[4]);
+	}
+	kd_submit(ctx, &b);
+	return 0;
+}
+
 KD_INLINE int kd_on_enter(void *ctx, struct pt_regs *regs, long id)
 {
+	unsigned long a[5];
 	struct kd_filter *f;
-	struct kd_buf b;
 	__u32 nr;
+	int i;
 
 	if (id < 0 || id >= KD_SYSCALL_MAX)
 		return 0;
@@ -320,32 +347,9 @@ KD_INLINE int kd_on_enter(void *ctx, struct pt_regs *regs, long id)
 	f = kd_map_lookup_elem(&syscall_filter, &nr);
 	if (!f || !f->enter || kd_compat(regs))
 		return 0;
-	if (f->enter == KD_EV_EXECVE_E || f->enter == KD_EV_EXECVEAT_E) {
-		__u32 tgid = kd_get_current_pid_tgid() >> 32;
-		__u16 t = f->enter;
-
-		kd_map_update_elem(&exec_pending, &tgid, &t, BPF_ANY);
-	}
-	switch (f->enter) {
-	case KD_EV_EXECVE_E:
-		if (kd_begin(&b, KD_EV_EXECVE_E, KD_NP_EXECVE_E))
-			return 0;
-		kd_ustr(&b, kd_arg(regs, 0), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(regs, 1));
-		break;
-	case KD_EV_EXECVEAT_E:
-		if (kd_begin(&b, KD_EV_EXECVEAT_E, KD_NP_EXECVEAT_E))
-			return 0;
-		kd_u64(&b, kd_int(kd_arg(regs, 0)));
-		kd_ustr(&b, kd_arg(regs, 1), KD_MAX_PATH);
-		kd_uargv(&b, kd_arg(regs, 2));
-		kd_u64(&b, (__u32)kd_arg(regs, 4));
-		break;
-	default:
-		return 0;
-	}
-	kd_submit(ctx, &b);
-	return 0;
+	for (i = 0; i < 5; i++)
+		a[i] = kd_arg(regs, i);
+	return kd_enter(ctx, f->enter, a);
 }
 
 KD_INLINE void kd_open_x(struct kd_buf *b, struct pt_regs *regs, __u16 type)
@@ -564,6 +568,40 @@ SEC("raw_tracepoint/sys_enter")
 int kd_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	return kd_on_enter(ctx, (struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+
+/*
+ * Exec entries through the kernel's per-syscall tracepoints
+ * (syscalls:sys_enter_execve, sys_enter_execveat), which run for those two
+ * syscalls only, where the sys_enter program runs for every syscall; the
+ * loader attaches these when the kernel has them and the records' formats
+ * match (it checks), else kd_sys_enter. The record carries the arguments
+ * as the entry saved them from offset 16; the syscall number before them
+ * is not read (its offset moved under the realtime patches). The kernel
+ * leaves 32-bit syscalls out of these tracepoints.
+ */
+struct kd_syscall_enter_record {
+	__u64 common;	/* common_type, common_flags, common_preempt_count, common_pid */
+	__u64 nr;	/* __syscall_nr: not read */
+	unsigned long args[6];
+};
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int kd_execve_tp(struct kd_syscall_enter_record *r)
+{
+	/* execve has 3 arguments: the kernel refuses a program that reads
+	 * past its tracepoint's record. */
+	unsigned long a[5] = { r->args[0], r->args[1], r->args[2] };
+
+	return kd_enter(r, KD_EV_EXECVE_E, a);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int kd_execveat_tp(struct kd_syscall_enter_record *r)
+{
+	unsigned long a[5] = { r->args[0], r->args[1], r->args[2], r->args[3], r->args[4] };
+
+	return kd_enter(r, KD_EV_EXECVEAT_E, a);
 }
 
 SEC("raw_tracepoint/sys_exit")
