@@ -50,6 +50,7 @@ func main() {
 	flag.StringVar(&o.ko, "kmod", "", "kernel module `FILE` (empty: no kmod configuration)")
 	flag.StringVar(&o.probe, "legacy", "", "legacy eBPF probe `FILE` built for this kernel (empty: none)")
 	flag.BoolVar(&o.modern, "modern", true, "measure the modern probe")
+	flag.BoolVar(&o.sysEnter, "sys-enter", false, "also measure each probe with its exec entries taken by a sys_enter program (a program at every syscall's entry), against its preferred way")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -62,7 +63,7 @@ func main() {
 type options struct {
 	n, workers, rounds, preset int
 	ko, probe                  string
-	modern                     bool
+	modern, sysEnter           bool
 }
 
 // source is what a configuration attaches: an events.Source and its
@@ -102,24 +103,40 @@ func run(ctx context.Context, o options) error {
 			}}, nil
 		}})
 	}
-	if o.probe != "" {
-		cfgs = append(cfgs, config{name: "legacy eBPF probe", open: func(context.Context) (*source, error) {
-			p, err := legacy.LoadFile(o.probe, legacy.Options{BufSizePreset: o.preset})
-			if err != nil {
-				return nil, err
-			}
-			s := legacy.NewSource(p)
-			return &source{Source: s, close: s.Close}, nil
-		}})
+	ways := []bool{false}
+	if o.sysEnter {
+		ways = append(ways, true)
 	}
-	if o.modern {
-		cfgs = append(cfgs, config{name: "modern eBPF probe", open: func(context.Context) (*source, error) {
-			s, err := modern.Open(modern.Options{BufSizePreset: o.preset})
-			if err != nil {
-				return nil, err
+	for _, sysEnter := range ways {
+		suffix := ""
+		if sysEnter {
+			suffix = ", exec entries at sys_enter"
+		}
+		if o.probe != "" {
+			cfgs = append(cfgs, config{name: "legacy eBPF probe" + suffix, open: func(context.Context) (*source, error) {
+				p, err := legacy.LoadFile(o.probe, legacy.Options{BufSizePreset: o.preset, SysEnterExec: sysEnter})
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(os.Stderr, "legacy eBPF probe: exec entries through %s\n", p.ExecEntry)
+				s := legacy.NewSource(p)
+				return &source{Source: s, close: s.Close}, nil
+			}})
+		}
+		if o.modern {
+			way := modern.ExecEntry("")
+			if sysEnter {
+				way = modern.ExecEntrySysEnter
 			}
-			return &source{Source: s, close: s.Close}, nil
-		}})
+			cfgs = append(cfgs, config{name: "modern eBPF probe" + suffix, open: func(context.Context) (*source, error) {
+				s, err := modern.Open(modern.Options{BufSizePreset: o.preset, ExecEntry: way})
+				if err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(os.Stderr, "modern eBPF probe: exec entries through %s\n", s.Probe().ExecEntry)
+				return &source{Source: s, close: s.Close}, nil
+			}})
+		}
 	}
 	fmt.Printf("Kernel %s, %d CPUs, %d workload process(es) × %d close(-1) per round, %d rounds interleaved, buffer preset %d.\n\n",
 		kernel(), cpus(), o.workers, o.n, o.rounds, o.preset)
