@@ -281,6 +281,28 @@ func TestLocalCompilerPlan(t *testing.T) {
 	}
 }
 
+// signedStore publishes data as id in a file store with a signed index
+// and returns that store opened with the index key, and the entry.
+func signedStore(t *testing.T, id artifacts.ID, data []byte) (artifacts.Store, artifacts.Entry) {
+	t.Helper()
+	priv, pub, _ := artifacts.GenerateKey()
+	signKey, _ := artifacts.ParsePrivateKey(priv)
+	keys, _ := artifacts.ParsePublicKeys(pub)
+	dir := t.TempDir()
+	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
+	e := artifacts.EntryFor(id)
+	sum := sha256.Sum256(data)
+	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
+	if _, err := ps.Push(context.Background(), e, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyed, e
+}
+
 // TestResolveIndexKeyCache: a module cached without an index key is not
 // reported "in the cache, verified" under --index-key when the signed
 // index lists another digest: the signed module is downloaded.
@@ -288,25 +310,13 @@ func TestResolveIndexKeyCache(t *testing.T) {
 	ko := readKo(t)
 	other := bytes.Clone(ko)
 	other[len(other)-1] ^= 0xff // same module, other bytes
-	priv, pub, _ := artifacts.GenerateKey()
-	signKey, _ := artifacts.ParsePrivateKey(priv)
-	keys, _ := artifacts.ParsePublicKeys(pub)
 	f := kmodFacts("/")
 	id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
-
-	dir := t.TempDir()
-	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
-	e := artifacts.EntryFor(id)
-	sum := sha256.Sum256(ko)
-	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(ko))
-	if _, err := ps.Push(context.Background(), e, bytes.NewReader(ko)); err != nil {
-		t.Fatal(err)
-	}
+	keyed, e := signedStore(t, id, ko)
 	cache := &artifacts.Cache{Dir: t.TempDir()}
 	if _, err := cache.Fetch(context.Background(), &fakeStore{data: other}, id, artifacts.FetchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	keyed, _ := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
 	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: cache, Store: keyed}
 	a, err := src.Resolve(context.Background(), f, ArtifactPolicy{Download: true})
 	if err != nil {
@@ -324,24 +334,12 @@ func TestResolveIndexKeyCache(t *testing.T) {
 // index does not list is still refused.
 func TestResolveIndexKeyCompiledOnce(t *testing.T) {
 	ko := readKo(t)
-	priv, pub, _ := artifacts.GenerateKey()
-	signKey, _ := artifacts.ParsePrivateKey(priv)
-	keys, _ := artifacts.ParsePublicKeys(pub)
 	f := kmodFacts("/")
 	id := f.Target.Artifact("kdriver", "0.1.0", artifacts.KindKmod)
-
 	// A signed store that has another kernel's module only.
-	dir := t.TempDir()
-	ps, _ := artifacts.NewFileStore(dir, artifacts.Options{SignKey: signKey})
 	other := id
 	other.KernelRelease = "6.1.0-99-amd64"
-	e := artifacts.EntryFor(other)
-	sum := sha256.Sum256(ko)
-	e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(ko))
-	if _, err := ps.Push(context.Background(), e, bytes.NewReader(ko)); err != nil {
-		t.Fatal(err)
-	}
-	keyed, _ := artifacts.NewFileStore(dir, artifacts.Options{IndexKeys: keys})
+	keyed, _ := signedStore(t, other, ko)
 	cc := &fakeCompiler{data: ko}
 	src := &ArtifactSource{DriverName: "kdriver", DriverVersion: "0.1.0", Cache: &artifacts.Cache{Dir: t.TempDir()},
 		Store: keyed, Compiler: cc}

@@ -205,21 +205,12 @@ func (p *Probe) attachExecTracepoints(spec *ebpf.CollectionSpec) error {
 	for i, ev := range syscalltp.Events {
 		id[ev] = ids[i]
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: p.coll.Maps})
+	coll, links, err := syscalltp.LoadAttach(spec, ebpf.CollectionOptions{MapReplacements: p.coll.Maps}, names,
+		func(name string, prog *ebpf.Program) (io.Closer, error) {
+			return syscalltp.Attach(prog, id[ExecEntryPrograms[name]])
+		})
 	if err != nil {
 		return err
-	}
-	var links []io.Closer
-	for _, name := range names {
-		l, err := syscalltp.Attach(coll.Programs[name], id[ExecEntryPrograms[name]])
-		if err != nil {
-			for _, l := range links {
-				_ = l.Close()
-			}
-			coll.Close()
-			return fmt.Errorf("attach %s: %w", name, err)
-		}
-		links = append(links, l)
 	}
 	p.entry = coll
 	p.links = append(p.links, links...)

@@ -392,26 +392,15 @@ func (p *Probe) attachEntryPrograms(spec *ebpf.CollectionSpec, cache *btf.Cache,
 			return fmt.Errorf("map %s of the %s programs: not among the probe's", name, way)
 		}
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{MapReplacements: maps, Cache: cache})
+	coll, links, err := syscalltp.LoadAttach(spec, ebpf.CollectionOptions{MapReplacements: maps, Cache: cache}, names,
+		func(name string, prog *ebpf.Program) (io.Closer, error) {
+			if way == ExecEntryTracepoint {
+				return syscalltp.Attach(prog, ids[slices.Index(names, name)])
+			}
+			return link.AttachTracing(link.TracingOptions{Program: prog})
+		})
 	if err != nil {
 		return err
-	}
-	var links []io.Closer
-	for i, name := range names {
-		var l io.Closer
-		if way == ExecEntryTracepoint {
-			l, err = syscalltp.Attach(coll.Programs[name], ids[i])
-		} else {
-			l, err = link.AttachTracing(link.TracingOptions{Program: coll.Programs[name]})
-		}
-		if err != nil {
-			for _, l := range links {
-				_ = l.Close()
-			}
-			coll.Close()
-			return fmt.Errorf("attach %s: %w", name, err)
-		}
-		links = append(links, l)
 	}
 	p.entry = coll
 	p.links = append(p.links, links...)

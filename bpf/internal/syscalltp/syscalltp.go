@@ -9,6 +9,7 @@ package syscalltp
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -154,6 +155,32 @@ func checkFormat(name, format string) error {
 // hold the arguments where the programs read them.
 func ExecEntryIDs() ([]uint64, error) {
 	return traceEventIDs("syscalls", Events)
+}
+
+// LoadAttach loads the programs of spec with opts and attaches each of
+// names with attach, in that order; on an error nothing of it stays loaded
+// or attached. The probes load their exec entry programs this way, apart
+// from the rest, so that a failure leaves their sys_enter program to take
+// the entries.
+func LoadAttach(spec *ebpf.CollectionSpec, opts ebpf.CollectionOptions, names []string,
+	attach func(name string, prog *ebpf.Program) (io.Closer, error)) (*ebpf.Collection, []io.Closer, error) {
+	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var links []io.Closer
+	for _, name := range names {
+		l, err := attach(name, coll.Programs[name])
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			coll.Close()
+			return nil, nil, fmt.Errorf("attach %s: %w", name, err)
+		}
+		links = append(links, l)
+	}
+	return coll, links, nil
 }
 
 // Link is a tracepoint program attached through a perf event:
