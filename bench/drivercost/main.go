@@ -118,7 +118,6 @@ func run(ctx context.Context, o options) error {
 				if err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(os.Stderr, "legacy eBPF probe: exec entries through %s\n", p.ExecEntry)
 				s := legacy.NewSource(p)
 				return &source{Source: s, close: s.Close}, nil
 			}})
@@ -133,7 +132,6 @@ func run(ctx context.Context, o options) error {
 				if err != nil {
 					return nil, err
 				}
-				fmt.Fprintf(os.Stderr, "modern eBPF probe: exec entries through %s\n", s.Probe().ExecEntry)
 				return &source{Source: s, close: s.Close}, nil
 			}})
 		}
