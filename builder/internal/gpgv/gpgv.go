@@ -14,12 +14,36 @@ import (
 	"strings"
 )
 
-// Verify checks signed data with gpgv against keyring. With sig nil the
-// data is clear-signed (an InRelease) and the signed text is returned; with
-// sig (a detached signature, binary or armored) data itself is returned. A
-// signature gpgv does not accept is returned wrapping bad, with the keyring
-// and gpgv's message.
+// Verify checks signed data with gpgv against keyring, a binary keyring
+// file. With sig nil the data is clear-signed (an InRelease) and the signed
+// text is returned; with sig (a detached signature, binary or armored) data
+// itself is returned. A signature gpgv does not accept is returned wrapping
+// bad, with the keyring and gpgv's message.
 func Verify(ctx context.Context, keyring string, data, sig []byte, bad error) ([]byte, error) {
+	return verify(ctx, keyring, nil, data, sig, bad)
+}
+
+// VerifyKeyFile is Verify for a keyring file that may also be ASCII-armored
+// (RPM-GPG-KEY-* files are; gpgv 2.2 reads only binary keyrings): an
+// armored file is decoded first (Dearmor).
+func VerifyKeyFile(ctx context.Context, keyring string, data, sig []byte, bad error) ([]byte, error) {
+	b, err := os.ReadFile(keyring)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN ")) {
+		return verify(ctx, keyring, nil, data, sig, bad)
+	}
+	bin, err := Dearmor(b)
+	if err != nil {
+		return nil, fmt.Errorf("keyring %s: %w", keyring, err)
+	}
+	return verify(ctx, keyring, bin, data, sig, bad)
+}
+
+// verify runs gpgv; with dearmored set it is the keyring's content, given
+// to gpgv in a file of its own (errors still name keyring).
+func verify(ctx context.Context, keyring string, dearmored, data, sig []byte, bad error) ([]byte, error) {
 	gpgv, err := exec.LookPath("gpgv")
 	if err != nil {
 		return nil, fmt.Errorf("verifying release signatures needs gpgv (apt-get install gpgv): %w", err)
@@ -33,7 +57,14 @@ func Verify(ctx context.Context, keyring string, data, sig []byte, bad error) ([
 	if err := os.WriteFile(dataFile, data, 0o600); err != nil {
 		return nil, err
 	}
-	args := []string{"--quiet", "--keyring", keyring}
+	keyFile := keyring
+	if dearmored != nil {
+		keyFile = filepath.Join(dir, "keyring.gpg")
+		if err := os.WriteFile(keyFile, dearmored, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	args := []string{"--quiet", "--keyring", keyFile}
 	if sig == nil {
 		outFile := filepath.Join(dir, "out")
 		args = append(args, "--output", outFile, dataFile)
@@ -60,42 +91,6 @@ func Verify(ctx context.Context, keyring string, data, sig []byte, bad error) ([
 // ErrArmor is returned for a keyring file that starts as ASCII armor but
 // holds no public key block that decodes.
 var ErrArmor = errors.New("keyring armor")
-
-const maxKeyring = 16 << 20
-
-// BinaryKeyring returns a keyring file gpgv reads. gpgv (2.2) reads only
-// binary keyrings, while RPM-GPG-KEY-* and apt's .asc files are armored: an
-// armored file is decoded (every PUBLIC KEY BLOCK of it, in order) into a
-// temporary file that done removes. A binary file is returned as is.
-func BinaryKeyring(path string) (keyring string, done func(), err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", nil, fmt.Errorf("keyring: %w", err)
-	}
-	if len(b) > maxKeyring {
-		return "", nil, fmt.Errorf("keyring %s: more than %d bytes", path, maxKeyring)
-	}
-	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN ")) {
-		return path, func() {}, nil
-	}
-	bin, err := Dearmor(b)
-	if err != nil {
-		return "", nil, fmt.Errorf("keyring %s: %w", path, err)
-	}
-	f, err := os.CreateTemp("", "kdriver-keyring-*.gpg")
-	if err != nil {
-		return "", nil, err
-	}
-	_, err = f.Write(bin)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", nil, err
-	}
-	return f.Name(), func() { os.Remove(f.Name()) }, nil
-}
 
 // Dearmor decodes the PUBLIC KEY BLOCKs of an ASCII-armored file (RFC
 // 9580 section 6.2) and returns their packets, concatenated. Armor headers
