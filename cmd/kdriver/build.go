@@ -498,7 +498,9 @@ func newBuildMatrixCmd(g *globals) *cobra.Command {
 		Long: `Read Release and Packages of each suite (from --mirror, or the host's apt
 sources) and write every kernel flavour with the packages its headers need
 (headers, -common, kbuild, and for cross builds the host's kbuild), each with
-its URL, size and SHA256, as a matrix file for "kdriver build --matrix".`,
+its URL, size and SHA256, as a matrix file for "kdriver build --matrix".
+With --rpm-repo, also the kernel-devel packages of RPM repositories
+(repodata/repomd.xml, checked against repomd.xml.asc with --rpm-keyring).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := m.kernels(g)
