@@ -25,11 +25,11 @@ func TestBuildMatrixRPMKeyring(t *testing.T) {
 	other := testenv.NewGPGKey(t, "other")
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(`<metadata xmlns="http://linux.duke.edu/metadata/common"><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch>` +
+	zw.Write([]byte(`<metadata><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch>` +
 		`<version epoch="0" ver="5.14.0" rel="427.13.1.el9_4"/><checksum type="sha256">` + strings.Repeat("1", 64) + `</checksum>` +
 		`<size package="20000000"/><location href="Packages/kernel-devel-5.14.0-427.13.1.el9_4.x86_64.rpm"/></package></metadata>`))
 	zw.Close()
-	repomd := fmt.Sprintf(`<repomd xmlns="http://linux.duke.edu/metadata/repo"><data type="primary"><checksum type="sha256">%x</checksum>`+
+	repomd := fmt.Sprintf(`<repomd><data type="primary"><checksum type="sha256">%x</checksum>`+
 		`<location href="repodata/primary.xml.gz"/><size>%d</size></data></repomd>`, sha256.Sum256(gz.Bytes()), gz.Len())
 	files := map[string]string{"/repodata/repomd.xml": repomd, "/repodata/primary.xml.gz": gz.String()}
 	signed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -120,7 +120,7 @@ func RPMRepodata(primary string) map[string][]byte {
 	sum := SHA256(gz.Bytes())
 	href := "repodata/" + sum + "-primary.xml.gz"
 	repomd := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
-<repomd xmlns="http://linux.duke.edu/metadata/repo">
+<repomd>
   <revision>1</revision>
   <data type="primary"><checksum type="sha256">%s</checksum><location href="%s"/><size>%d</size></data>
 </repomd>
