@@ -52,6 +52,7 @@ type Kernels struct {
 	Newest     bool           // only the newest kernel of each series, flavour and arch
 	Keyring    string         // OpenPGP keyring the Mirrors' suites must be signed with
 	RPMRepos   []string
+	RPMKeyring string // OpenPGP keyring the RPMRepos' repodata/repomd.xml must be signed with
 	RPMDistro  string
 	RPMTarget  string
 	HostRoot   string // where the host's apt sources are read
@@ -193,7 +194,10 @@ func (k *Kernels) discoverRPM(ctx context.Context) ([]matrix.Target, error) {
 	}
 	var out []matrix.Target
 	for _, u := range k.RPMRepos {
-		repo := &rpm.Repo{URL: u, Client: client}
+		repo := &rpm.Repo{URL: u, Client: client, Keyring: k.RPMKeyring}
+		if k.RPMKeyring == "" {
+			k.log().Warn("repomd.xml signatures not checked: give --rpm-keyring (the repository's RPM-GPG-KEY file)", "repo", u)
+		}
 		p, err := repo.Primary(ctx)
 		if err != nil {
 			return nil, err

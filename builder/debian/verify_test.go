@@ -5,48 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kdriver/kdriver/internal/testenv"
 )
 
-// signer makes an OpenPGP key in a GNUPGHOME of its own and returns a
-// function that clear-signs text, and the public keyring file.
-func signer(t *testing.T, name string) (func(string) string, string) {
-	t.Helper()
-	if _, err := exec.LookPath("gpg"); err != nil {
-		testenv.Missing(t, "gpg needed: apt-get install gpg")
-	}
-	home, err := os.MkdirTemp("/tmp", "kdg-") // short: gpg-agent's socket path
-	if err != nil {
-		t.Fatal(err)
-	}
-	gpg := func(stdin string, args ...string) string {
-		cmd := exec.Command("gpg", append([]string{"--batch", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("gpg %v: %v", args, err)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
-		os.RemoveAll(home)
-	})
-	gpg("", "--quick-gen-key", name+" <"+name+"@kdriver.invalid>", "ed25519", "sign", "never")
-	keyring := filepath.Join(t.TempDir(), name+".gpg")
-	os.WriteFile(keyring, []byte(gpg("", "--export")), 0o644)
-	return func(text string) string { return gpg(text, "--clearsign") }, keyring
-}
-
 func TestReleaseSignature(t *testing.T) {
-	sign, keyring := signer(t, "archive")
-	_, otherKeyring := signer(t, "other")
+	key := testenv.NewGPGKey(t, "archive")
+	sign, keyring := key.ClearSign, key.Keyring
+	otherKeyring := testenv.NewGPGKey(t, "other").Keyring
 	release := "Suite: bookworm\nSHA256:\n " + strings.Repeat("a", 64) + " 10 main/binary-amd64/Packages.xz\n"
 	inRelease := sign(release)
 	tampered := strings.Replace(inRelease, " 10 main", " 11 main", 1)

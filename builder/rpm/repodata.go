@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/kdriver/kdriver/builder/download"
+	"github.com/kdriver/kdriver/builder/internal/gpgv"
 	"github.com/kdriver/kdriver/builder/matrix"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -25,11 +26,15 @@ var (
 	ErrSyntax = errors.New("repodata syntax")
 	// ErrNoPrimary is returned when repomd.xml names no primary index.
 	ErrNoPrimary = errors.New("no primary index")
+	// ErrSignature is returned, with a keyring set, when repomd.xml has no
+	// detached signature (repomd.xml.asc) or it does not verify.
+	ErrSignature = errors.New("repomd.xml signature not valid")
 )
 
 const (
-	maxRepomd  = 8 << 20
-	maxPrimary = 1 << 30
+	maxRepomd    = 8 << 20
+	maxPrimary   = 1 << 30
+	maxSignature = 64 << 10
 )
 
 // Repomd is repodata/repomd.xml.
@@ -115,16 +120,27 @@ func ParsePrimary(r io.Reader) (*Primary, error) {
 type Repo struct {
 	URL    string
 	Client *http.Client
+	// Keyring, when set, is the OpenPGP keyring (binary, or armored as
+	// RPM-GPG-KEY-* files are) repodata/repomd.xml must be signed with:
+	// repodata/repomd.xml.asc is fetched and checked with gpgv before
+	// repomd.xml is parsed. Without it repomd.xml is trusted as fetched.
+	Keyring string
 }
 
 func (r *Repo) url(p string) string { return strings.TrimRight(r.URL, "/") + "/" + p }
 
-// Primary fetches repomd.xml and the primary index it names, checked against
-// the SHA256 repomd.xml gives for it.
+// Primary fetches repomd.xml (checked against its signature when a keyring
+// is set) and the primary index it names, checked against the SHA256
+// repomd.xml gives for it.
 func (r *Repo) Primary(ctx context.Context) (*Primary, error) {
 	b, err := download.Bytes(ctx, r.Client, r.url("repodata/repomd.xml"), download.Want{Size: -1}, maxRepomd)
 	if err != nil {
 		return nil, err
+	}
+	if r.Keyring != "" {
+		if err := r.verify(ctx, b); err != nil {
+			return nil, err
+		}
 	}
 	md, err := ParseRepomd(bytes.NewReader(b))
 	if err != nil {
@@ -137,11 +153,17 @@ func (r *Repo) Primary(ctx context.Context) (*Primary, error) {
 		if d.Checksum.Type != "sha256" {
 			return nil, fmt.Errorf("primary %s: checksum type %q: only sha256 is trusted: %w", d.Location.Href, d.Checksum.Type, download.ErrDigest)
 		}
+		// An empty digest would be "unknown" to download: the primary
+		// index would be trusted as fetched, whatever signed repomd.xml.
+		sum := strings.ToLower(strings.TrimSpace(d.Checksum.Value))
+		if !isSHA256(sum) {
+			return nil, fmt.Errorf("primary %s: sha256 %q is not 64 hex digits: %w", d.Location.Href, sum, download.ErrDigest)
+		}
 		size := d.Size
 		if size <= 0 {
 			size = -1
 		}
-		raw, err := download.Bytes(ctx, r.Client, r.url(d.Location.Href), download.Want{Size: size, SHA256: strings.ToLower(strings.TrimSpace(d.Checksum.Value))}, maxPrimary)
+		raw, err := download.Bytes(ctx, r.Client, r.url(d.Location.Href), download.Want{Size: size, SHA256: sum}, maxPrimary)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +188,37 @@ func (r *Repo) Primary(ctx context.Context) (*Primary, error) {
 		return ParsePrimary(io.LimitReader(rd, maxPrimary))
 	}
 	return nil, fmt.Errorf("%s: %w", r.URL, ErrNoPrimary)
+}
+
+// verify checks repomd against repodata/repomd.xml.asc with the keyring.
+func (r *Repo) verify(ctx context.Context, repomd []byte) error {
+	u := r.url("repodata/repomd.xml.asc")
+	sig, err := download.Bytes(ctx, r.Client, u, download.Want{Size: -1}, maxSignature)
+	if errors.Is(err, download.ErrNotFound) {
+		return fmt.Errorf("%s: %w: %s is missing, and a keyring (%s) is set: the repository publishes no detached signature of repomd.xml, or it was removed on the way: %w", r.URL, ErrSignature, u, r.Keyring, err)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := gpgv.VerifyKeyFile(ctx, r.Keyring, repomd, sig, ErrSignature); err != nil {
+		if !errors.Is(err, ErrSignature) {
+			return fmt.Errorf("%s: %w", r.URL, err) // no gpgv, an unreadable keyring
+		}
+		return fmt.Errorf("%s: repodata/repomd.xml: %w: the keyring does not hold the repository's signing key, or repomd.xml or its signature was changed on the way", r.URL, err)
+	}
+	return nil
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Kernels lists the kernel-devel packages of arch (x86_64, aarch64) as

@@ -23,6 +23,7 @@ import (
 	"github.com/kdriver/kdriver/builder/download"
 	"github.com/kdriver/kdriver/builder/headers"
 	"github.com/kdriver/kdriver/builder/matrix"
+	"github.com/kdriver/kdriver/builder/rpm"
 	"github.com/kdriver/kdriver/events"
 	"github.com/kdriver/kdriver/kernelrelease"
 	"github.com/kdriver/kdriver/kit"
@@ -67,6 +68,7 @@ type mirrorFlags struct {
 	Newest     bool
 	Keyring    string
 	RPMRepos   []string
+	RPMKeyring string
 	RPMDistro  string
 	RPMTarget  string
 }
@@ -83,6 +85,7 @@ func (m *mirrorFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&m.RPMDistro, "rpm-distro", "rhel", "distro family of --rpm-repo targets")
 	fs.StringVar(&m.RPMTarget, "rpm-target-id", "centos", "Falco target ID of --rpm-repo targets")
 	fs.StringVar(&m.Keyring, "keyring", "", "OpenPGP keyring `FILE` the --mirror suites must be signed with (host sources use their Signed-By)")
+	fs.StringVar(&m.RPMKeyring, "rpm-keyring", "", "OpenPGP keyring `FILE` the --rpm-repo repositories' repodata/repomd.xml must be signed with (checked against repomd.xml.asc with gpgv; an armored RPM-GPG-KEY-* file or a binary keyring); without it repomd.xml is trusted as fetched")
 }
 
 func newBuildCmd(g *globals) *cobra.Command {
@@ -465,7 +468,7 @@ func (m *mirrorFlags) kernels(g *globals) (*builder.Kernels, error) {
 	return &builder.Kernels{
 		Mirrors: m.Mirrors, Suites: m.Suites, Components: m.Components, Arches: m.Arches,
 		Flavour: re, Newest: m.Newest, Keyring: m.Keyring,
-		RPMRepos: m.RPMRepos, RPMDistro: m.RPMDistro, RPMTarget: m.RPMTarget,
+		RPMRepos: m.RPMRepos, RPMKeyring: m.RPMKeyring, RPMDistro: m.RPMDistro, RPMTarget: m.RPMTarget,
 		HostRoot: g.HostRoot, HostArch: hostArch(), Logger: g.logger,
 	}, nil
 }
@@ -480,6 +483,8 @@ func discoverError(err error) error {
 		return usageError{"no apt source (under --host-root) carries the suites asked for: give --mirror URL --suite S"}
 	case errors.As(err, &nk):
 		return fmt.Errorf("%w: check --mirror and --suite", err)
+	case errors.Is(err, rpm.ErrSignature):
+		return fmt.Errorf("%w; --rpm-keyring must be the repository's signing key (its RPM-GPG-KEY file); leave --rpm-keyring out only for a repository reached over a path you trust", err)
 	}
 	return err
 }
@@ -493,7 +498,9 @@ func newBuildMatrixCmd(g *globals) *cobra.Command {
 		Long: `Read Release and Packages of each suite (from --mirror, or the host's apt
 sources) and write every kernel flavour with the packages its headers need
 (headers, -common, kbuild, and for cross builds the host's kbuild), each with
-its URL, size and SHA256, as a matrix file for "kdriver build --matrix".`,
+its URL, size and SHA256, as a matrix file for "kdriver build --matrix".
+With --rpm-repo, also the kernel-devel packages of RPM repositories
+(repodata/repomd.xml, checked against repomd.xml.asc with --rpm-keyring).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := m.kernels(g)
