@@ -129,11 +129,12 @@ if [ -d "$out/ebpf-out" ]; then
 	"$kdriver" --repo "$out/ebpf-store" artifact push "$out/ebpf-out" >>"$log" 2>&1 || { tail -5 "$log" >&2; exit 1; }
 fi
 # SCAP_DEB (sid's falcosecurity-scap-dkms): Falco's probe, its bpf/, built
-# the same way for the amd64 kernels, into OUT/scap-bpf-out (the report in
+# the same way for every kernel (the arm64 ones cross-built: the template
+# gives clang the target's triple), into OUT/scap-bpf-out (the report in
 # OUT/scap-bpf-build.json).
 if [ -n "${SCAP_DEB:-}" ]; then
 	rm -rf "$out/scap-bpf-out"
-	"$kdriver" build matrix --mirror "http://127.0.0.1:$port" "${suites[@]}" --arches amd64 \
+	"$kdriver" build matrix --mirror "http://127.0.0.1:$port" "${suites[@]}" --arches amd64 --arches arm64 \
 		-f "$out/scap-bpf-matrix.yaml" >>"$log" 2>&1 || { tail -5 "$log" >&2; exit 1; }
 	"$kdriver" build --kind ebpf --matrix "$out/scap-bpf-matrix.yaml" --source "$SCAP_DEB" --backend local -j 2 \
 		--output-dir "$out/scap-bpf-out" --cache-dir "$VM_CACHE/ebpf-build" --report "$out/scap-bpf-build.json" >>"$log" 2>&1 || rc=$?
