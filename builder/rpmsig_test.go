@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kdriver/kdriver/builder/internal/debtest"
 	"github.com/kdriver/kdriver/builder/rpm"
 	"github.com/kdriver/kdriver/internal/testenv"
 )
@@ -26,7 +25,7 @@ func TestDiscoverRPMSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := debtest.RPMRepodata(string(primary))
+	files := testenv.RPMRepodata(string(primary))
 	signed := map[string][]byte{"/repodata/repomd.xml.asc": []byte(key.DetachSign(string(files["/repodata/repomd.xml"])))}
 	serve := func(extra map[string][]byte) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/kdriver/kdriver/builder/download"
-	"github.com/kdriver/kdriver/builder/internal/debtest"
 	"github.com/kdriver/kdriver/internal/testenv"
 )
 
@@ -25,7 +24,7 @@ func TestRepomdSignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := debtest.RPMRepodata(string(primary))
+	files := testenv.RPMRepodata(string(primary))
 	repomd := string(files["/repodata/repomd.xml"])
 	asc := key.DetachSign(repomd)
 	tampered := strings.Replace(repomd, "<revision>1</revision>", "<revision>2</revision>", 1)
@@ -88,7 +87,7 @@ func TestRepomdSignature(t *testing.T) {
 // armor that holds no public key, is said so (not as a bad signature).
 func TestRepomdSignatureKeyringErrors(t *testing.T) {
 	key := testenv.NewGPGKey(t, "repo")
-	files := debtest.RPMRepodata("<metadata/>")
+	files := testenv.RPMRepodata("<metadata/>")
 	repomd := string(files["/repodata/repomd.xml"])
 	files["/repodata/repomd.xml.asc"] = []byte(key.DetachSign(repomd))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +116,7 @@ func TestRepomdSignatureKeyringErrors(t *testing.T) {
 // TestPrimaryEmptyDigest: a primary index whose sha256 in repomd.xml is
 // empty is refused, not fetched unchecked.
 func TestPrimaryEmptyDigest(t *testing.T) {
-	files := debtest.RPMRepodata("<metadata/>")
+	files := testenv.RPMRepodata("<metadata/>")
 	repomd := string(files["/repodata/repomd.xml"])
 	i := strings.Index(repomd, `<checksum type="sha256">`) + len(`<checksum type="sha256">`)
 	files["/repodata/repomd.xml"] = []byte(repomd[:i] + repomd[i+64:])

@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,20 +20,15 @@ import (
 func TestBuildMatrixRPMKeyring(t *testing.T) {
 	key := testenv.NewGPGKey(t, "repo")
 	other := testenv.NewGPGKey(t, "other")
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(`<metadata><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch>` +
+	files := testenv.RPMRepodata(`<metadata><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch>` +
 		`<version epoch="0" ver="5.14.0" rel="427.13.1.el9_4"/><checksum type="sha256">` + strings.Repeat("1", 64) + `</checksum>` +
-		`<size package="20000000"/><location href="Packages/kernel-devel-5.14.0-427.13.1.el9_4.x86_64.rpm"/></package></metadata>`))
-	zw.Close()
-	repomd := fmt.Sprintf(`<repomd><data type="primary"><checksum type="sha256">%x</checksum>`+
-		`<location href="repodata/primary.xml.gz"/><size>%d</size></data></repomd>`, sha256.Sum256(gz.Bytes()), gz.Len())
-	files := map[string]string{"/repodata/repomd.xml": repomd, "/repodata/primary.xml.gz": gz.String()}
+		`<size package="20000000"/><location href="Packages/kernel-devel-5.14.0-427.13.1.el9_4.x86_64.rpm"/></package></metadata>`)
+	repomd := string(files["/repodata/repomd.xml"])
 	signed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/repodata/repomd.xml.asc" {
 			w.Write([]byte(key.DetachSign(repomd)))
 		} else if b, ok := files[r.URL.Path]; ok {
-			w.Write([]byte(b))
+			w.Write(b)
 		} else {
 			http.NotFound(w, r)
 		}
@@ -44,7 +36,7 @@ func TestBuildMatrixRPMKeyring(t *testing.T) {
 	defer signed.Close()
 	unsigned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, ok := files[r.URL.Path]; ok {
-			w.Write([]byte(b))
+			w.Write(b)
 		} else {
 			http.NotFound(w, r)
 		}
