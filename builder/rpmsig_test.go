@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -27,20 +25,7 @@ func TestDiscoverRPMSignature(t *testing.T) {
 	}
 	files := testenv.RPMRepodata(string(primary))
 	signed := map[string][]byte{"/repodata/repomd.xml.asc": []byte(key.DetachSign(string(files["/repodata/repomd.xml"])))}
-	serve := func(extra map[string][]byte) string {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if b, ok := extra[r.URL.Path]; ok {
-				w.Write(b)
-			} else if b, ok := files[r.URL.Path]; ok {
-				w.Write(b)
-			} else {
-				http.NotFound(w, r)
-			}
-		}))
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	signedURL, unsignedURL := serve(signed), serve(nil)
+	signedURL, unsignedURL := testenv.ServeFiles(t, signed, files).URL, testenv.ServeFiles(t, files).URL
 	for _, tt := range []struct {
 		name, url, keyring string
 		want               error

@@ -90,14 +90,7 @@ func TestRepomdSignatureKeyringErrors(t *testing.T) {
 	files := testenv.RPMRepodata("<metadata/>")
 	repomd := string(files["/repodata/repomd.xml"])
 	files["/repodata/repomd.xml.asc"] = []byte(key.DetachSign(repomd))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b, ok := files[r.URL.Path]; ok {
-			w.Write(b)
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer srv.Close()
+	srv := testenv.ServeFiles(t, files)
 	dir := t.TempDir()
 	private := dir + "/private.asc"
 	os.WriteFile(private, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n"), 0o600)
@@ -120,14 +113,7 @@ func TestPrimaryEmptyDigest(t *testing.T) {
 	repomd := string(files["/repodata/repomd.xml"])
 	i := strings.Index(repomd, `<checksum type="sha256">`) + len(`<checksum type="sha256">`)
 	files["/repodata/repomd.xml"] = []byte(repomd[:i] + repomd[i+64:])
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b, ok := files[r.URL.Path]; ok {
-			w.Write(b)
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer srv.Close()
+	srv := testenv.ServeFiles(t, files)
 	repo := &Repo{URL: srv.URL, Client: srv.Client()}
 	if _, err := repo.Primary(context.Background()); !errors.Is(err, download.ErrDigest) {
 		t.Fatalf("err = %v, want ErrDigest", err)

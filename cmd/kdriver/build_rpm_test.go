@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -24,24 +22,8 @@ func TestBuildMatrixRPMKeyring(t *testing.T) {
 		`<version epoch="0" ver="5.14.0" rel="427.13.1.el9_4"/><checksum type="sha256">` + strings.Repeat("1", 64) + `</checksum>` +
 		`<size package="20000000"/><location href="Packages/kernel-devel-5.14.0-427.13.1.el9_4.x86_64.rpm"/></package></metadata>`)
 	repomd := string(files["/repodata/repomd.xml"])
-	signed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/repodata/repomd.xml.asc" {
-			w.Write([]byte(key.DetachSign(repomd)))
-		} else if b, ok := files[r.URL.Path]; ok {
-			w.Write(b)
-		} else {
-			http.NotFound(w, r)
-		}
-	}))
-	defer signed.Close()
-	unsigned := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b, ok := files[r.URL.Path]; ok {
-			w.Write(b)
-		} else {
-			http.NotFound(w, r)
-		}
-	}))
-	defer unsigned.Close()
+	signed := testenv.ServeFiles(t, map[string][]byte{"/repodata/repomd.xml.asc": []byte(key.DetachSign(repomd))}, files)
+	unsigned := testenv.ServeFiles(t, files)
 	config := t.TempDir() + "/config.yaml"
 	if err := os.WriteFile(config, []byte("rpm-keyring: "+other.Keyring+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
 )
 
 // RPMRepodata returns an RPM repository's metadata for the primary.xml
@@ -27,4 +30,20 @@ func RPMRepodata(primary string) map[string][]byte {
 </repomd>
 `, sum, href, gz.Len())
 	return map[string][]byte{"/repodata/repomd.xml": []byte(repomd), "/" + href: gz.Bytes()}
+}
+
+// ServeFiles serves the files of the maps (URL path → bytes; the first map
+// that has a path wins) on 127.0.0.1 until the test ends, 404 otherwise.
+func ServeFiles(t testing.TB, files ...map[string][]byte) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, f := range files {
+			if b, ok := f[r.URL.Path]; ok {
+				w.Write(b)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
