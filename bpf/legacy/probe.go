@@ -158,7 +158,7 @@ func Load(file string, r io.ReaderAt, size int64, opts Options) (p *Probe, err e
 	}
 	for _, name := range []string{"kd_sys_enter", "kd_sys_exit", "kd_proc_exit"} {
 		if name == "kd_sys_enter" {
-			if !slices.ContainsFunc(filter, func(e events.FilterEntry) bool { return e.Enter != 0 }) {
+			if !modern.HasEntryTypes(filter) {
 				continue // no entry type: nothing at syscall entry
 			}
 			if !opts.SysEnterExec {

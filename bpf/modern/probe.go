@@ -286,7 +286,7 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	}
 	for _, a := range progs {
 		if a.tracepoint == "sys_enter" {
-			if !hasEntryTypes(filter) {
+			if !HasEntryTypes(filter) {
 				continue
 			}
 			if p.ExecEntry, err = p.attachExecEntry(mode, entrySpec, cache, execEntry, log); err != nil {
@@ -311,9 +311,10 @@ func load(mode AttachMode, possible int, online []int, size, perBuf int, filter 
 	return p, nil
 }
 
-// hasEntryTypes tells whether the filter asks for an event at some
-// syscall's entry: without one, no entry program is attached at all.
-func hasEntryTypes(filter []events.FilterEntry) bool {
+// HasEntryTypes tells whether the filter asks for an event at some
+// syscall's entry: without one, no entry program is attached at all (the
+// legacy probe's loader asks it too).
+func HasEntryTypes(filter []events.FilterEntry) bool {
 	return slices.ContainsFunc(filter, func(e events.FilterEntry) bool { return e.Enter != 0 })
 }
 

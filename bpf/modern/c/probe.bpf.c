@@ -542,11 +542,10 @@ struct kd_args {
  * btf way or the helper way (kd_header); compat syscalls were left out by
  * the caller.
  */
-static __always_inline int kd_enter(const int btf, struct task_struct *t, struct kd_filter *f,
+static __always_inline int kd_enter(const int btf, struct task_struct *t, __u16 type,
 				    const struct kd_args *a)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u16 type = f->enter;
 	struct kd_buf b;
 
 	if (type != KD_EV_EXECVE_E && type != KD_EV_EXECVEAT_E)
@@ -595,7 +594,7 @@ static __always_inline int kd_on_enter(const int btf, struct pt_regs *regs, long
 		return 0;
 	for (i = 0; i < 5; i++)
 		a.a[i] = kd_arg(btf, regs, i);
-	return kd_enter(btf, t, f, &a);
+	return kd_enter(btf, t, f->enter, &a);
 }
 
 static __always_inline void kd_open_x(const int btf, struct kd_buf *b, struct pt_regs *regs, __u16 type)
@@ -875,13 +874,12 @@ struct kd_syscall_enter_record {
  * refuses to attach a program that reads past its tracepoint's record. */
 static __always_inline int kd_on_enter_tp(struct kd_syscall_enter_record *r, __u16 type, const int nargs)
 {
-	struct kd_filter f = { .enter = type };
 	struct kd_args a = {};
 	int i;
 
 	for (i = 0; i < nargs && i < 5; i++)
 		a.a[i] = r->args[i];
-	return kd_enter(0, kd_task(0), &f, &a);
+	return kd_enter(0, kd_task(0), type, &a);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
